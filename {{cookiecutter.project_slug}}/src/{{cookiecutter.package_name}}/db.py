@@ -1,0 +1,177 @@
+"""The database: engine, per-request session, column types that mean the same on every backend,
+and the Alembic migrations that make the schema."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app, g
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+EXTENSION = "{{ cookiecutter.package_name }}.database"
+MIGRATIONS = Path(__file__).with_name("migrations")
+CENTS = Decimal("0.01")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Money(sa.TypeDecorator[Decimal]):
+    """An exact amount with two decimals. SQLite has no exact decimal type (it would store a float),
+    so there the amount is kept as text."""
+
+    impl = sa.Numeric(12, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.String(32))
+        return dialect.type_descriptor(sa.Numeric(12, 2))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        amount = Decimal(value).quantize(CENTS)
+        return str(amount) if dialect.name == "sqlite" else amount
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value).quantize(CENTS)
+
+
+class UTCDateTime(sa.TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC in, timezone-aware UTC out. MariaDB and SQLite keep no zone, so the value
+    is stored as naive UTC everywhere and the zone put back on the way out."""
+
+    impl = sa.DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware one")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **_engine_options(url))
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _enforce_foreign_keys)
+
+    def check(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # One SQLite database shared by every thread of the process.
+        return {"connect_args": {"check_same_thread": False}}
+{%- if cookiecutter.database == "postgresql" %}
+    # Bounded waits, so that an unreachable server costs a request seconds, not minutes.
+    return {"connect_args": {"connect_timeout": 3}, "pool_timeout": 5}
+{%- elif cookiecutter.database == "mariadb" %}
+    # Bounded waits, so that an unreachable server costs a request seconds, not minutes.
+    return {
+        "connect_args": {"connect_timeout": 3, "read_timeout": 10, "write_timeout": 10},
+        "pool_timeout": 5,
+        "pool_recycle": 3600,
+    }
+{%- else %}
+    return {}
+{%- endif %}
+
+
+def _enforce_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite ignores foreign keys unless asked, per connection.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def init_app(app: Flask) -> None:
+    database = Database(app.config["DATABASE_URL"])
+    app.extensions[EXTENSION] = database
+    app.teardown_appcontext(_close_session)
+    app.cli.add_command(db_cli)
+    if app.config.get("EMBEDDED_DATABASE"):
+        # The embedded SQLite file is brought to the latest schema on start, so that
+        # ``flask run`` works on a fresh clone; server databases are migrated explicitly.
+        upgrade(database.engine)
+
+
+def database() -> Database:
+    db: Database = current_app.extensions[EXTENSION]
+    return db
+
+
+def session() -> Session:
+    """The session of the current application context, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = database().sessions()
+    current: Session = g.db_session
+    return current
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    current = g.pop("db_session", None)
+    if current is not None:
+        current.close()
+
+
+def alembic_config(connection: sa.Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+
+
+def downgrade(engine: sa.Engine, revision: str) -> None:
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), revision)
+
+
+@click.group("db", help="Database schema (Alembic migrations).")
+def db_cli() -> None:
+    pass
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def upgrade_command(revision: str) -> None:
+    """Upgrade the schema to REVISION (default: head)."""
+    upgrade(database().engine, revision)
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True)
+def revision_command(message: str) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    with database().engine.begin() as connection:
+        command.revision(alembic_config(connection), message=message, autogenerate=True)
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def downgrade_command(revision: str) -> None:
+    """Downgrade the schema to REVISION (``base`` removes every table)."""
+    downgrade(database().engine, revision)
