@@ -78,8 +78,10 @@ class Database:
 
 
 def _engine_options(url: str) -> dict[str, Any]:
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        # An in-memory database lives as long as its connection: share one across the process.
+        return {"connect_args": {"check_same_thread": False}, "poolclass": sa.StaticPool}
     if url.startswith("sqlite"):
-        # One SQLite database shared by every thread of the process.
         return {"connect_args": {"check_same_thread": False}}
 {%- if cookiecutter.database == "postgresql" %}
     # Bounded waits, so that an unreachable server costs a request seconds, not minutes.

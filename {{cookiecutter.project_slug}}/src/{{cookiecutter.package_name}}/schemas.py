@@ -6,22 +6,50 @@ from decimal import Decimal
 {%- endif %}
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+{%- if cookiecutter.upstream_api == "no" %}
+    BeforeValidator,
+{%- endif %}
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+)
+{%- if cookiecutter.upstream_api == "no" %}
+from pydantic.json_schema import WithJsonSchema
+{%- endif %}
 
-Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+Sku = Annotated[
+    StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+]
+{%- if cookiecutter.upstream_api == "no" %}
+
+
+def _decimal_string(value: object) -> object:
+    # A JSON number is a binary float: cents would be lost before validation sees them.
+    if not isinstance(value, str):
+        raise ValueError('must be a decimal string such as "12.50"')
+    return value
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_string),
+    Field(gt=0, max_digits=12, decimal_places=2),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$"}),
+]
+{%- endif %}
 
 
 class NewOrder(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid")
 
     sku: Sku
-    quantity: Annotated[int, Field(ge=1, le=1000)]
+    quantity: Annotated[StrictInt, Field(ge=1, le=1000)]
 {%- if cookiecutter.upstream_api == "no" %}
-    # Decimal strings only: a JSON float would lose cents.
-    unit_price: Annotated[
-        Decimal, Field(gt=0, max_digits=12, decimal_places=2, json_schema_extra={"type": "string"})
-    ]
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
+    unit_price: Amount
+    currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
 {%- endif %}
 
 
