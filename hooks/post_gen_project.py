@@ -102,10 +102,19 @@ def next_steps(answers: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def record_answers(answers: dict[str, str], project: Path) -> None:
+    """Keeps the answers in the project (``cookiecutter --replay-file``-style), so that a later
+    change of template or answer (the CI provider among them) starts from what was chosen."""
+    public = {key: value for key, value in answers.items() if not key.startswith("_")}
+    text = json.dumps(public, indent=2, ensure_ascii=False) + "\n"
+    (project / ".cookiecutter.json").write_text(text, encoding="utf-8")
+
+
 def main(answers: dict[str, str], project: Path) -> int:
     for relative in unchosen_paths(answers, PLAN):
         remove(project, relative)
     remove_empty_dirs(project)
+    record_answers(answers, project)
     print(next_steps(answers))
     return 0
 
