@@ -36,6 +36,7 @@ password=${MARIADB_PASSWORD:-${MYSQL_PASSWORD:-}}
 
 # SQL string and identifier quoting, for passwords and names taken from the environment.
 sql_str() { local s=${1//\\/\\\\}; s=${s//\'/\\\'}; printf "'%s'" "$s"; }
+# shellcheck disable=SC2016  # literal backticks
 sql_id() { printf '`%s`' "${1//\`/\`\`}"; }
 
 if [ ! -d "$DATADIR/mysql" ]; then
@@ -72,6 +73,7 @@ if [ ! -d "$DATADIR/mysql" ]; then
   printf '[mariadb-client]\nport=3306\nsocket=%s\nuser=healthcheck\npassword=%s\n' "$SOCKET" "$hc_password" \
     >"$DATADIR/.my-healthcheck.cnf"
 
+  # shellcheck disable=SC2028  # the backslashes are SQL's, for the server, not echo's
   {
     echo "SET @@SESSION.SQL_MODE=REPLACE(@@SESSION.SQL_MODE, 'NO_BACKSLASH_ESCAPES', '');"
     echo "DROP USER IF EXISTS root@'127.0.0.1', root@'::1', ''@'localhost';"
@@ -101,6 +103,7 @@ if [ ! -d "$DATADIR/mysql" ]; then
 
   client=(mariadb --no-defaults --protocol=socket --socket="$SOCKET" -uroot "-p$root_password")
   [ -n "$database" ] && client+=("$database")
+  # shellcheck disable=SC1090  # sourcing the user's init scripts is the point
   for f in /docker-entrypoint-initdb.d/*; do
     [ -e "$f" ] || continue
     case "$f" in

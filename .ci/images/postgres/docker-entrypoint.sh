@@ -57,6 +57,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   if [ "$POSTGRES_DB" != 'postgres' ]; then
     psql_init --dbname postgres --set db="$POSTGRES_DB" <<<'CREATE DATABASE :"db";' >/dev/null
   fi
+  # shellcheck disable=SC1090  # sourcing the user's init scripts is the point
   for f in /docker-entrypoint-initdb.d/*; do
     [ -e "$f" ] || continue
     case "$f" in

@@ -1,0 +1,402 @@
+"""Contract check of the local drop-in images in .ci/images/ (the check that .ci/build-images' output is
+fit to replace the official images: see shared/docs/docker-here.md).
+
+Each test starts an image by its overridden name with the same testcontainers 4.15 module (or, for
+wiremock and python, the same plain container) that the project's suites use, and talks to it with a
+real client: psycopg 3, PyMySQL, redis-py, pika, requests, and a `docker build` of a service-style
+Dockerfile `FROM ${PYTHON_IMAGE}`. It prints how long each container took from start() to usable.
+
+Run (from the repository root; a dot-directory, so a plain `pytest` never collects it):
+    pip install 'testcontainers[postgres,mysql,redis,rabbitmq]==4.15.*' 'psycopg[binary]' pymysql \
+        redis pika requests pytest
+    python -m pytest -p no:cacheprovider .ci/images/test_images.py
+The images come from POSTGRES_IMAGE, MARIADB_IMAGE, REDIS_IMAGE, RABBITMQ_IMAGE, WIREMOCK_IMAGE and
+PYTHON_IMAGE; when any of them is unset, .ci/build-images is run and its exports are used.
+
+Ryuk is turned off (its image cannot be had here): every container is labelled ci-image-check=1 plus a
+per-run id, removed by its `with` block, and anything of this run left over is removed at session end.
+The python test needs PyPI from inside a build (pip installs setuptools), as a service image does.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before testcontainers is imported: its configuration is read at import time.
+os.environ["TESTCONTAINERS_RYUK_DISABLED"] = "true"
+
+import json
+import re
+import subprocess
+import time
+import uuid
+import warnings
+from pathlib import Path
+
+import docker
+import pika
+import psycopg
+import pymysql
+import pytest
+import redis as redis_lib
+import requests
+from testcontainers.community.mysql import MySqlContainer
+from testcontainers.community.postgres import PostgresContainer
+from testcontainers.community.redis import RedisContainer
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.wait_strategies import ExecWaitStrategy, HttpWaitStrategy, LogMessageWaitStrategy
+
+with warnings.catch_warnings():
+    # testcontainers 4.15's own RabbitMqContainer still uses its deprecated @wait_container_is_ready
+    # decorator, which warns once when the module is imported; nothing a caller can change.
+    warnings.filterwarnings("ignore", message="The @wait_container_is_ready decorator is deprecated")
+    from testcontainers.community.rabbitmq import RabbitMqContainer
+
+CI_DIR = Path(__file__).resolve().parents[1]
+IMAGE_VARS = ("POSTGRES", "MARIADB", "REDIS", "RABBITMQ", "WIREMOCK", "PYTHON")
+RUN_ID = uuid.uuid4().hex[:12]
+LABELS = {"ci-image-check": "1", "ci-image-check.run": RUN_ID}
+
+# Any deprecation warning while these tests run is a failure: the point is to show which 4.15 API works
+# cleanly.
+pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
+
+
+@pytest.fixture(scope="session")
+def images() -> dict[str, str]:
+    names = {v: os.environ.get(f"{v}_IMAGE", "") for v in IMAGE_VARS}
+    if not all(names.values()):
+        out = subprocess.run(
+            [str(CI_DIR / "build-images")], check=True, stdout=subprocess.PIPE, text=True
+        ).stdout
+        for m in re.finditer(r"^export (\w+)_IMAGE=(\S+)$", out, re.M):
+            names[m.group(1)] = m.group(2)
+    missing = [v for v in IMAGE_VARS if not names.get(v)]
+    assert not missing, f"no image for {missing}"
+    return names
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_leftovers():
+    yield
+    client = docker.from_env()
+    for c in client.containers.list(all=True, filters={"label": f"ci-image-check.run={RUN_ID}"}):
+        c.remove(force=True, v=True)
+    client.close()
+
+
+class _Timings:
+    """Collects the measured times and prints them after the test summary (output is captured)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if self.lines:
+            terminalreporter.section("drop-in image timings")
+            for line in self.lines:
+                terminalreporter.write_line(line)
+
+
+_timings = _Timings()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _register_timings(request):
+    if not request.config.pluginmanager.is_registered(_timings):
+        request.config.pluginmanager.register(_timings, "ci-image-timings")
+    yield
+
+
+@pytest.fixture
+def report(request):
+    def write(msg: str) -> None:
+        _timings.lines.append(f"{request.node.name}: {msg}")
+
+    return write
+
+
+def start_timed(container, report, what: str):
+    """container.start(), reporting seconds until its wait strategy said ready (the image is local)."""
+    t0 = time.monotonic()
+    container.start()
+    report(f"{what}: ready {time.monotonic() - t0:.2f} s after start()")
+    return container
+
+
+def exec_ok(container, cmd: list[str]) -> str:
+    code, out = container.exec(cmd)
+    out = out.decode(errors="replace")
+    assert code == 0, f"{cmd} exited {code}: {out}"
+    return out
+
+
+def host_port(container, port: int) -> tuple[str, int]:
+    return container.get_container_host_ip(), int(container.get_exposed_port(port))
+
+
+# --- postgres -----------------------------------------------------------------------------------------
+
+
+def test_postgres_testcontainers_module(images, report, tmp_path):
+    # A password that needs quoting both in testcontainers' `sh -c psql` probe and in SQL.
+    pg = PostgresContainer(
+        images["POSTGRES"], username="svc", password="p'w d", dbname="orders", driver=None, labels=LABELS
+    ).with_command("postgres -c fsync=off")
+    with start_timed(pg, report, "PostgresContainer"):
+        host, port = host_port(pg, 5432)
+        with psycopg.connect(host=host, port=port, user="svc", password="p'w d", dbname="orders") as conn:
+            row = conn.execute(
+                "select current_user, current_database(), current_setting('fsync'),"
+                " current_setting('server_encoding'), current_setting('password_encryption')"
+            ).fetchone()
+            assert row == ("svc", "orders", "off", "UTF8", "scram-sha-256")
+            conn.execute("create table t (id serial primary key, v text)")
+            conn.execute("insert into t (v) values ('é')")
+            assert conn.execute("select v from t").fetchone() == ("é",)
+        # A wrong password is refused: auth from other hosts is by password, not trust.
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(host=host, port=port, user="svc", password="wrong", dbname="orders").close()
+        # What compose health checks run.
+        exec_ok(pg, ["pg_isready", "-h", "127.0.0.1", "-U", "svc", "-d", "orders"])
+        assert "(PostgreSQL) 15." in exec_ok(pg, ["psql", "--version"])
+        ps = exec_ok(pg, ["sh", "-c", "stat -c %U /proc/1 && cat /proc/1/cmdline | tr '\\0' ' '"])
+        assert ps.split()[0] == "postgres" and "fsync=off" in ps
+
+
+def test_postgres_defaults_and_initdb_scripts(images, report, tmp_path):
+    # Official defaults: user postgres, database named like the user; initdb.d scripts run once. They are
+    # read as the postgres user, as in the official image: pytest's tmp_path is 0700 root, so open it.
+    tmp_path.chmod(0o755)
+    (tmp_path / "01-schema.sql").write_text("create table seeded (x int); insert into seeded values (42);\n")
+    pg = (
+        DockerContainer(images["POSTGRES"], labels=LABELS)
+        .with_env("POSTGRES_PASSWORD", "pw")
+        .with_exposed_ports(5432)
+        .with_volume_mapping(tmp_path, "/docker-entrypoint-initdb.d", "ro")
+        .waiting_for(ExecWaitStrategy(["pg_isready", "-h", "127.0.0.1"]))
+    )
+    with start_timed(pg, report, "postgres via pg_isready"):
+        host, port = host_port(pg, 5432)
+        with psycopg.connect(host=host, port=port, user="postgres", password="pw", dbname="postgres") as conn:
+            assert conn.execute("select x from seeded").fetchone() == (42,)
+
+
+# --- mariadb ------------------------------------------------------------------------------------------
+
+
+def test_mariadb_testcontainers_module(images, report, tmp_path):
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (seed / "schema.sql").write_text("CREATE TABLE stuff (name VARCHAR(20)); INSERT INTO stuff VALUES ('seeded');\n")
+    db = MySqlContainer(
+        images["MARIADB"], username="svc", password="s'v\\c", root_password="rootpw", dbname="app_db",
+        dialect="pymysql", seed=str(seed), labels=LABELS,
+    )
+    with start_timed(db, report, "MySqlContainer (2x 'ready for connections')"):
+        logs = db.get_wrapped_container().logs().decode()
+        assert logs.count("ready for connections") == 2, logs
+        host, port = host_port(db, 3306)
+        conn = pymysql.connect(host=host, port=port, user="svc", password="s'v\\c", database="app_db")
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT CURRENT_USER(), DATABASE(), VERSION()")
+            user, database, version = cur.fetchone()
+            assert (user, database) == ("svc@%", "app_db") and version.startswith("10.11"), version
+            cur.execute("SELECT name FROM stuff")
+            assert cur.fetchone() == ("seeded",)
+        conn = pymysql.connect(host=host, port=port, user="root", password="rootpw")
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT CURRENT_USER()")
+            assert cur.fetchone() == ("root@%",)
+        exec_ok(db, ["healthcheck.sh", "--connect", "--innodb_initialized"])
+        exec_ok(db, ["mariadb-admin", "ping"])
+        exec_ok(db, ["mariadb-admin", "ping", "-h", "localhost", "-uroot", "-prootpw"])
+
+
+def test_mariadb_env_names_and_healthcheck(images, report):
+    # MARIADB_* names (the compose file's) and readiness by the official healthcheck.sh, which must not
+    # pass on the temporary, network-less init server.
+    db = (
+        DockerContainer(images["MARIADB"], labels=LABELS)
+        .with_envs(MARIADB_ROOT_PASSWORD="r", MARIADB_DATABASE="inv", MARIADB_USER="u", MARIADB_PASSWORD="p")
+        .with_exposed_ports(3306)
+        .waiting_for(ExecWaitStrategy(["healthcheck.sh", "--connect", "--innodb_initialized"]))
+    )
+    with start_timed(db, report, "mariadb via healthcheck.sh"):
+        host, port = host_port(db, 3306)
+        conn = pymysql.connect(host=host, port=port, user="u", password="p", database="inv")
+        with conn, conn.cursor() as cur:
+            cur.execute("CREATE TABLE t (id INT PRIMARY KEY)")
+            cur.execute("INSERT INTO t VALUES (1)")
+            conn.commit()
+
+
+# --- redis --------------------------------------------------------------------------------------------
+
+
+def test_redis_testcontainers_module(images, report):
+    rc = RedisContainer(images["REDIS"], labels=LABELS)
+    with start_timed(rc, report, "RedisContainer"):
+        client = rc.get_client(decode_responses=True)
+        assert client.set("k", "v") and client.get("k") == "v"
+        assert client.config_get("protected-mode") == {"protected-mode": "no"}
+        assert exec_ok(rc, ["redis-cli", "ping"]).strip() == "PONG"
+
+
+def test_redis_password_and_passed_arguments(images, report):
+    # RedisContainer(password=...) runs the command `redis-server --requirepass ...`.
+    rc = RedisContainer(images["REDIS"], password="s3cret", labels=LABELS)
+    with start_timed(rc, report, "RedisContainer(password)"):
+        assert rc.get_client().ping()
+        host, port = host_port(rc, 6379)
+        with pytest.raises(redis_lib.exceptions.AuthenticationError):
+            redis_lib.Redis(host=host, port=port).ping()
+    # Arguments alone are arguments of redis-server, as with the official image.
+    bare = (
+        DockerContainer(images["REDIS"], labels=LABELS)
+        .with_command(["--save", "", "--appendonly", "no"])
+        .with_exposed_ports(6379)
+        .waiting_for(LogMessageWaitStrategy("Ready to accept connections"))
+    )
+    with start_timed(bare, report, "redis --save ''"):
+        host, port = host_port(bare, 6379)
+        client = redis_lib.Redis(host=host, port=port, decode_responses=True)
+        assert client.config_get("save") == {"save": ""}
+        assert client.config_get("appendonly") == {"appendonly": "no"}
+
+
+# --- rabbitmq -----------------------------------------------------------------------------------------
+
+
+def _publish_and_get(params: pika.ConnectionParameters) -> bytes:
+    conn = pika.BlockingConnection(params)
+    try:
+        ch = conn.channel()
+        ch.queue_declare("contract-check")
+        ch.basic_publish("", "contract-check", b"hello")
+        for _ in range(50):
+            _, _, body = ch.basic_get("contract-check", auto_ack=True)
+            if body is not None:
+                return body
+            time.sleep(0.05)
+        raise AssertionError("message not delivered")
+    finally:
+        conn.close()
+
+
+def test_rabbitmq_testcontainers_module_guest(images, report):
+    # Default guest/guest, from the host: RabbitMQ itself would refuse guest from a non-loopback address.
+    mq = RabbitMqContainer(images["RABBITMQ"], labels=LABELS)
+    with start_timed(mq, report, "RabbitMqContainer (guest)"):
+        assert _publish_and_get(mq.get_connection_params()) == b"hello"
+        # What compose health checks run (as root, via docker exec).
+        exec_ok(mq, ["rabbitmq-diagnostics", "-q", "ping"])
+        exec_ok(mq, ["rabbitmq-diagnostics", "-q", "check_port_connectivity"])
+
+
+def test_rabbitmq_custom_user_and_vhost(images, report):
+    mq = RabbitMqContainer(images["RABBITMQ"], username="svc", password="pw", vhost="orders", labels=LABELS)
+    with start_timed(mq, report, "RabbitMqContainer (svc, vhost orders)"):
+        assert _publish_and_get(mq.get_connection_params()) == b"hello"
+        host, port = host_port(mq, 5672)
+        with pytest.raises(pika.exceptions.ProbableAuthenticationError):
+            pika.BlockingConnection(
+                pika.ConnectionParameters(host, port, credentials=pika.PlainCredentials("guest", "guest"),
+                                          connection_attempts=1)
+            )
+        assert "svc" in exec_ok(mq, ["rabbitmqctl", "-q", "list_users"])
+
+
+# --- wiremock -----------------------------------------------------------------------------------------
+
+
+def test_wiremock_mappings_files_and_arguments(images, report, tmp_path):
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "__files").mkdir()
+    (tmp_path / "mappings" / "hello.json").write_text(json.dumps({
+        "request": {"method": "GET", "urlPath": "/hello"},
+        "response": {"status": 200, "bodyFileName": "hello.txt", "headers": {"Content-Type": "text/plain"}},
+    }))
+    (tmp_path / "__files" / "hello.txt").write_text("hello {{request.query.name}}")
+    wm = (
+        DockerContainer(images["WIREMOCK"], labels=LABELS)
+        .with_exposed_ports(8080)
+        .with_volume_mapping(tmp_path / "mappings", "/home/wiremock/mappings", "ro")
+        .with_volume_mapping(tmp_path / "__files", "/home/wiremock/__files", "ro")
+        # Passed through to WireMock; templating makes the body below prove the flag arrived.
+        .with_command(["--verbose", "--global-response-templating"])
+        .waiting_for(HttpWaitStrategy(8080, "/__admin/health").for_status_code(200))
+    )
+    with start_timed(wm, report, "wiremock (/__admin/health)"):
+        host, port = host_port(wm, 8080)
+        base = f"http://{host}:{port}"
+        r = requests.get(f"{base}/hello", params={"name": "ci"}, timeout=10)
+        assert (r.status_code, r.text) == (200, "hello ci")
+        # The admin API: add a stub with a fault-free delay, call it, and see it in the request journal.
+        stub = {"request": {"method": "POST", "url": "/slow"},
+                "response": {"status": 201, "fixedDelayMilliseconds": 200, "jsonBody": {"ok": True}}}
+        assert requests.post(f"{base}/__admin/mappings", json=stub, timeout=10).status_code == 201
+        t0 = time.monotonic()
+        r = requests.post(f"{base}/slow", timeout=10)
+        assert r.status_code == 201 and r.json() == {"ok": True} and time.monotonic() - t0 >= 0.2
+        assert len(requests.get(f"{base}/__admin/mappings", timeout=10).json()["mappings"]) == 2
+        assert requests.get(f"{base}/__admin/requests", timeout=10).json()["meta"]["total"] >= 2
+        assert "--verbose" in exec_ok(wm, ["sh", "-c", "tr '\\0' ' ' </proc/1/cmdline"])
+        exec_ok(wm, ["curl", "-fsS", "localhost:8080/__admin/health"])
+        assert "Verbose logging enabled" in wm.get_wrapped_container().logs().decode()
+
+
+# --- python -------------------------------------------------------------------------------------------
+
+SERVICE_DOCKERFILE = """\
+ARG PYTHON_IMAGE=python:3.11-slim
+FROM ${PYTHON_IMAGE}
+RUN useradd --create-home --uid 10001 app && adduser --disabled-password --gecos '' other
+WORKDIR /app
+COPY pyproject.toml ./
+COPY src ./src
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir .
+USER app
+ENV PATH=/opt/venv/bin:$PATH
+CMD ["python", "-m", "hello_svc"]
+"""
+
+
+def test_python_tools(images, report):
+    py = DockerContainer(images["PYTHON"], labels=LABELS).with_command(["sleep", "infinity"])
+    with start_timed(py, report, "python"):
+        assert exec_ok(py, ["python", "-c", "import sys; print(sys.version_info[:2])"]).strip() == "(3, 11)"
+        assert exec_ok(py, ["pip", "--version"]).startswith("pip ")
+        exec_ok(py, ["sh", "-c", "python -m venv /tmp/v && /tmp/v/bin/pip --version && /tmp/v/bin/python -c 'import sys; assert sys.prefix == \"/tmp/v\"'"])
+        # pip into the system interpreter is allowed, as in the official image (no PEP 668 refusal).
+        out = exec_ok(py, ["sh", "-c", "pip install --dry-run --no-index /nonexistent 2>&1 || true"])
+        assert "externally-managed-environment" not in out
+
+
+def test_python_service_dockerfile_builds_unchanged(images, report, tmp_path):
+    (tmp_path / "Dockerfile").write_text(SERVICE_DOCKERFILE)
+    (tmp_path / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        '[project]\nname = "hello-svc"\nversion = "0.1.0"\n'
+    )
+    (tmp_path / "src" / "hello_svc").mkdir(parents=True)
+    (tmp_path / "src" / "hello_svc" / "__init__.py").write_text("")
+    (tmp_path / "src" / "hello_svc" / "__main__.py").write_text(
+        "import getpass, sys\nprint('hello from', getpass.getuser(), sys.prefix)\n"
+    )
+    tag = f"ci-image-check/python-consumer:{RUN_ID}"
+    t0 = time.monotonic()
+    subprocess.run(
+        ["docker", "build", "-q", "--label", "ci-image-check=1", "--build-arg", f"PYTHON_IMAGE={images['PYTHON']}",
+         "-t", tag, str(tmp_path)],
+        check=True, stdout=subprocess.DEVNULL,
+    )
+    report(f"service Dockerfile FROM python image built in {time.monotonic() - t0:.1f} s")
+    try:
+        out = subprocess.run(
+            ["docker", "run", "--rm", "--label", "ci-image-check=1", "--label", f"ci-image-check.run={RUN_ID}", tag],
+            check=True, stdout=subprocess.PIPE, text=True,
+        ).stdout
+        assert out.strip() == "hello from app /opt/venv"
+    finally:
+        subprocess.run(["docker", "rmi", "-f", tag], check=False, stdout=subprocess.DEVNULL)
