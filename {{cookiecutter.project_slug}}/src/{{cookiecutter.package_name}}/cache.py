@@ -36,7 +36,13 @@ class OrderCache:
             return None
         if raw is None:
             return None
-        document: dict[str, Any] = json.loads(raw)
+        try:
+            document: dict[str, Any] = json.loads(raw)
+        except ValueError:
+            # Written by something else, or cut short: not worth failing a read over.
+            logger.warning("unreadable cache entry for order %s, read from the database", order_id)
+            self.invalidate(order_id)
+            return None
         return document
 
     def put(self, order_id: int, document: dict[str, Any]) -> None:

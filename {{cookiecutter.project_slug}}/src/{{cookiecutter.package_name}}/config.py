@@ -1,8 +1,9 @@
 """Configuration: embedded defaults, overridden by ``FLASK_<NAME>`` environment variables.
 
 
-Flask's ``from_prefixed_env`` parses each value as JSON when it can, so ``FLASK_CACHE_TTL_SECONDS=30``
-arrives as an integer and ``FLASK_DATABASE_URL=postgresql+psycopg://...`` as a string.
+Flask's ``from_prefixed_env`` parses each value as JSON when it can, so
+``FLASK_READINESS_TIMEOUT_SECONDS=5`` arrives as a number and ``FLASK_DATABASE_URL=sqlite:///...`` as a
+string.
 """
 
 from __future__ import annotations

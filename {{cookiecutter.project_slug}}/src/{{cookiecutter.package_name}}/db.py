@@ -13,6 +13,9 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app, g
+{%- if cookiecutter.database == "mariadb" %}
+from sqlalchemy.dialects import mysql
+{%- endif %}
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -48,11 +51,20 @@ class Money(sa.TypeDecorator[Decimal]):
 
 
 class UTCDateTime(sa.TypeDecorator[dt.datetime]):
-    """Timezone-aware UTC in, timezone-aware UTC out. MariaDB and SQLite keep no zone, so the value
+    """Timezone-aware UTC in, timezone-aware UTC out. Not every backend keeps a zone, so the value
     is stored as naive UTC everywhere and the zone put back on the way out."""
 
     impl = sa.DateTime(timezone=False)
     cache_ok = True
+{%- if cookiecutter.database == "mariadb" %}
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name in ("mysql", "mariadb"):
+            # DATETIME keeps whole seconds unless given a fractional precision: the microseconds
+            # would be lost, and an order read back would differ from the one just created.
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return super().load_dialect_impl(dialect)
+{%- endif %}
 
     def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
         if value is None:

@@ -10,10 +10,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from .schemas import NewOrder
+from .schemas import MAX_ID, NewOrder
 
 bp = Blueprint("openapi", __name__)
-TITLE = {{ cookiecutter.project_name | tojson }}
+# JSON quoting keeps any name a valid literal; the formatter would prefer other quotes for some.
+TITLE = {{ cookiecutter.project_name | tojson }}  # fmt: skip
 VERSION = {{ cookiecutter.version | tojson }}
 
 
@@ -126,7 +127,7 @@ def document() -> dict[str, Any]:
                         {
                             "name": "after",
                             "in": "query",
-                            "schema": {"type": "integer", "minimum": 0},
+                            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
                         },
                     ],
                     "responses": {

@@ -24,7 +24,7 @@ from . import (
 )
 from .models import CANCELLED, CREATED, Order
 from .problems import Problem
-from .schemas import NewOrder, PageQuery
+from .schemas import MAX_ID, NewOrder, PageQuery
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -115,7 +115,7 @@ def cancel_order(order_id: int) -> Response:
 
 
 def _existing_order(order_id: int) -> Order:
-    order = db.session().get(Order, order_id)
+    order = db.session().get(Order, order_id) if order_id <= MAX_ID else None
     if order is None:
         raise Problem(404, "Not Found", f"No order {order_id}.")
     return order

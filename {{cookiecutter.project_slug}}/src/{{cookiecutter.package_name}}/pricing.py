@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated
 
 import pybreaker
 import requests
 from flask import Flask, current_app
+from pydantic import BaseModel, Field, StrictStr
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
 from .problems import Problem
@@ -30,6 +32,14 @@ class Price:
     sku: str
     unit_price: Decimal
     currency: str
+
+
+class PriceAnswer(BaseModel):
+    """What the pricing service must answer: anything else is its failure (502), never an order
+    with a price the service would not accept from a client."""
+
+    unit_price: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
+    currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")]
 
 
 class UnknownSku(Problem):
@@ -77,11 +87,11 @@ class PricingClient:
             raise Problem(
                 503, "Service Unavailable", "The pricing service is failing; try again later."
             ) from None
-        except requests.Timeout:
-            raise Problem(
-                504, "Gateway Timeout", "The pricing service did not answer in time."
-            ) from None
         except (requests.RequestException, ValueError, KeyError, InvalidOperation) as error:
+            if _timed_out(error):
+                raise Problem(
+                    504, "Gateway Timeout", "The pricing service did not answer in time."
+                ) from None
             raise Problem(
                 502, "Bad Gateway", f"The pricing service failed: {type(error).__name__}."
             ) from None
@@ -91,14 +101,22 @@ class PricingClient:
         if response.status_code == 404:
             raise UnknownSku(sku)
         response.raise_for_status()
-        body: dict[str, Any] = response.json()
-        return Price(
-            sku=sku, unit_price=Decimal(str(body["unit_price"])), currency=str(body["currency"])
-        )
+        answer = PriceAnswer.model_validate(response.json())
+        return Price(sku=sku, unit_price=answer.unit_price, currency=answer.currency)
 
     def check(self) -> None:
         if self.base_url is not None:
             self.http.get(f"{self.base_url}/health", timeout=self.timeout).raise_for_status()
+
+
+def _timed_out(error: Exception) -> bool:
+    """Whether the upstream did not answer in time. A read timeout that used up the retries
+    reaches requests as ``MaxRetryError(reason=ReadTimeoutError)``, which it raises as a
+    ``ConnectionError``, not as ``requests.Timeout``."""
+    if isinstance(error, requests.Timeout):
+        return True
+    cause = error.args[0] if error.args else None
+    return isinstance(getattr(cause, "reason", None), Urllib3Timeout)
 
 
 def init_app(app: Flask) -> None:

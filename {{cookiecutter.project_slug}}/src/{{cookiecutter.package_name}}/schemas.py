@@ -20,6 +20,10 @@ from pydantic import (
 from pydantic.json_schema import WithJsonSchema
 {%- endif %}
 
+# The largest id any supported database stores (SQLite's INTEGER, a BIGINT): a larger one in a
+# request would make the driver fail before the query is sent.
+MAX_ID = 2**63 - 1
+
 Sku = Annotated[
     StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 ]
@@ -59,4 +63,4 @@ class PageQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: Annotated[int, Field(ge=1, le=100)] = 20
-    after: Annotated[int, Field(ge=0)] = 0
+    after: Annotated[int, Field(ge=0, le=MAX_ID)] = 0

@@ -46,6 +46,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_order_status_changes_order_id", table_name="order_status_changes")
+    # Dropping the table drops its index too. Dropping the index first fails on a database that
+    # needs it for the foreign key.
     op.drop_table("order_status_changes")
     op.drop_table("orders")

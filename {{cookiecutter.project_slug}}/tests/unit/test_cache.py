@@ -1,0 +1,118 @@
+"""Reads go through a Redis read-through cache (a fake here); Redis failing never fails a read."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from {{ cookiecutter.package_name }}.cache import OrderCache
+
+from .conftest import FakeRedis, MakeApp, Orders, engine_of
+
+
+@pytest.fixture
+def app(make_app: MakeApp) -> Flask:
+    return make_app(CACHE_TTL_SECONDS=45)
+
+
+def change_sku_behind_the_service(app: Flask, order_id: int, sku: str) -> None:
+    with engine_of(app).begin() as connection:
+        connection.execute(
+            sa.text("UPDATE orders SET sku = :sku WHERE id = :id"), {"sku": sku, "id": order_id}
+        )
+
+
+def test_first_read_fills_the_cache_with_the_configured_ttl(
+    orders: Orders, fake_redis: FakeRedis
+) -> None:
+    order_id = orders.created_id()
+    key = OrderCache.key(order_id)
+    assert key not in fake_redis.values
+
+    response = orders.get(order_id)
+
+    assert response.status_code == 200
+    assert json.loads(fake_redis.values[key]) == response.get_json()
+    assert fake_redis.ttls[key] == 45
+
+
+def test_second_read_is_served_from_the_cache(app: Flask, orders: Orders) -> None:
+    order_id = orders.created_id("CACHED")
+    orders.get(order_id)
+    change_sku_behind_the_service(app, order_id, "CHANGED")
+
+    response = orders.get(order_id)
+
+    assert response.status_code == 200
+    assert response.get_json()["sku"] == "CACHED"
+
+
+def test_cancel_invalidates_the_cached_order(orders: Orders, fake_redis: FakeRedis) -> None:
+    order_id = orders.created_id()
+    orders.get(order_id)
+
+    orders.cancel(order_id)
+
+    assert OrderCache.key(order_id) not in fake_redis.values
+    assert orders.get(order_id).get_json()["status"] == "cancelled"
+
+
+def test_unknown_order_is_not_cached(orders: Orders, fake_redis: FakeRedis) -> None:
+    response = orders.get(999)
+
+    assert response.status_code == 404
+    assert fake_redis.values == {}
+
+
+def test_an_unreadable_entry_is_replaced_by_the_database_copy(
+    orders: Orders, fake_redis: FakeRedis
+) -> None:
+    order_id = orders.created_id("SOUND")
+    fake_redis.values[OrderCache.key(order_id)] = b"{cut short"
+
+    response = orders.get(order_id)
+
+    assert response.status_code == 200
+    assert response.get_json()["sku"] == "SOUND"
+    assert json.loads(fake_redis.values[OrderCache.key(order_id)])["sku"] == "SOUND"
+
+
+def test_reads_come_from_the_database_when_redis_is_down(
+    app: Flask, orders: Orders, fake_redis: FakeRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    order_id = orders.created_id("STORED")
+    fake_redis.down = True
+
+    with caplog.at_level(logging.WARNING):
+        response = orders.get(order_id)
+
+    assert response.status_code == 200
+    assert response.get_json()["sku"] == "STORED"
+    assert any("cache read failed" in record.getMessage() for record in caplog.records)
+
+
+def test_cancel_succeeds_when_redis_is_down(orders: Orders, fake_redis: FakeRedis) -> None:
+    order_id = orders.created_id()
+    fake_redis.down = True
+
+    response = orders.cancel(order_id)
+
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "cancelled"
+
+
+def test_without_a_redis_url_reads_go_to_the_database(
+    make_app: MakeApp, fake_redis: FakeRedis
+) -> None:
+    app = make_app(REDIS_URL=None)
+    orders = Orders(app.test_client())
+    order_id = orders.created_id("STORED")
+    orders.get(order_id)
+    change_sku_behind_the_service(app, order_id, "CHANGED")
+
+    assert orders.get(order_id).get_json()["sku"] == "CHANGED"
+    assert fake_redis.values == {}

@@ -1,0 +1,134 @@
+"""Every error leaves as application/problem+json (RFC 9457), never as HTML or a bare 500, and a
+rejected request stores nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from .conftest import MakeApp, Orders, count_rows, order_body
+
+VALID = json.dumps(order_body())
+TOO_LARGE = json.dumps({**order_body(), "note": "x" * (64 * 1024)})
+
+
+def sent(data: str | bytes, content_type: str = "application/json") -> dict[str, Any]:
+    return {"data": data, "content_type": content_type}
+
+
+def keyed(key: str) -> dict[str, Any]:
+    return {"json": order_body(), "headers": {"Idempotency-Key": key}}
+
+
+Case = tuple[str, str, str, dict[str, Any], int]  # id, method, path, request options, status
+
+# Requests to an operation the service has, which it turns down.
+REJECTED_BY_AN_OPERATION: list[Case] = [
+    ("malformed JSON", "POST", "/orders", sent('{"sku": '), 400),
+    ("JSON array", "POST", "/orders", {"json": [order_body()]}, 400),
+    ("JSON string", "POST", "/orders", {"json": "SKU-1"}, 400),
+    ("JSON null", "POST", "/orders", sent("null"), 400),
+    ("not UTF-8", "POST", "/orders", sent(b"\xff\xfe{"), 400),
+    ("empty body", "POST", "/orders", sent(""), 400),
+    ("empty idempotency key", "POST", "/orders", keyed(""), 400),
+    ("idempotency key too long", "POST", "/orders", keyed("k" * 65), 400),
+    ("text/plain", "POST", "/orders", sent(VALID, "text/plain"), 415),
+    ("form", "POST", "/orders", {"data": {"sku": "SKU-1"}}, 415),
+    ("no content type", "POST", "/orders", {"data": VALID}, 415),
+    ("body too large", "POST", "/orders", sent(TOO_LARGE), 413),
+    ("invalid fields", "POST", "/orders", {"json": {"sku": ""}}, 422),
+    ("invalid page", "GET", "/orders?limit=0", {}, 422),
+    ("page after an id beyond any database", "GET", f"/orders?after={2**64}", {}, 422),
+    ("unknown order", "GET", "/orders/999", {}, 404),
+    ("cancel unknown order", "POST", "/orders/999/cancel", {}, 404),
+    ("id beyond any database", "GET", f"/orders/{2**64}", {}, 404),
+    ("cancel an id beyond any database", "POST", f"/orders/{2**64}/cancel", {}, 404),
+]
+
+# Requests that match no operation.
+REJECTED_BY_ROUTING: list[Case] = [
+    ("id not a number", "GET", "/orders/abc", {}, 404),
+    ("unknown path", "GET", "/nowhere", {}, 404),
+    ("delete an order", "DELETE", "/orders/1", {}, 405),
+    ("replace the collection", "PUT", "/orders", {"json": order_body()}, 405),
+    ("read a cancel", "GET", "/orders/1/cancel", {}, 405),
+]
+
+
+def assert_problem(response: TestResponse, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    problem: dict[str, Any] = response.get_json()
+    assert problem["type"] == "about:blank"
+    assert problem["status"] == status
+    assert isinstance(problem["title"], str)
+    assert problem["title"]
+    return problem
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "options", "status"),
+    [
+        pytest.param(*case[1:], id=case[0])
+        for case in REJECTED_BY_AN_OPERATION + REJECTED_BY_ROUTING
+    ],
+)
+def test_rejected_request_is_a_problem_and_stores_nothing(
+    app: Flask,
+    client: FlaskClient,
+    method: str,
+    path: str,
+    options: dict[str, Any],
+    status: int,
+) -> None:
+    response = client.open(path, method=method, **options)
+
+    assert_problem(response, status)
+    assert count_rows(app, "orders") == 0
+
+
+def test_method_not_allowed_names_the_allowed_ones(client: FlaskClient) -> None:
+    response = client.delete("/orders/1")
+
+    assert_problem(response, 405)
+    assert "GET" in response.headers["Allow"].split(", ")
+    assert "DELETE" not in response.headers["Allow"]
+
+
+def test_invalid_fields_are_listed_with_a_message_each(client: FlaskClient) -> None:
+    problem = assert_problem(client.post("/orders", json={"sku": "", "quantity": 0}), 422)
+
+    fields = {error["field"]: error["message"] for error in problem["errors"]}
+    assert {"sku", "quantity"} <= fields.keys()
+    assert all(isinstance(message, str) and message for message in fields.values())
+
+
+def test_conflict_is_a_problem(orders: Orders) -> None:
+    order_id = orders.created_id()
+    orders.cancel(order_id)
+
+    problem = assert_problem(orders.cancel(order_id), 409)
+
+    assert str(order_id) in problem["detail"]
+
+
+def test_unexpected_failure_is_a_500_problem_that_hides_its_cause(
+    make_app: MakeApp, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    unreachable = tmp_path / "missing" / "orders.sqlite3"
+    app = make_app(schema=False, DATABASE_URL=f"sqlite:///{unreachable}")
+
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().get("/orders")
+
+    problem = assert_problem(response, 500)
+    assert problem["detail"] == "The service failed unexpectedly."
+    assert "sqlite" not in response.get_data(as_text=True).lower()
+    assert any(record.exc_info for record in caplog.records), "the cause is logged instead"

@@ -1,0 +1,87 @@
+"""The OpenAPI document: valid, served, and listing exactly the routes the app has."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask
+from flask.testing import FlaskClient
+from openapi_spec_validator import validate
+
+from {{ cookiecutter.package_name }}.openapi import document
+
+from .test_errors import REJECTED_BY_AN_OPERATION
+
+UNDOCUMENTED_METHODS = {"HEAD", "OPTIONS"}
+
+
+def openapi_path(rule: str) -> str:
+    """``/orders/<int:order_id>`` as OpenAPI writes it: ``/orders/{order_id}``."""
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+
+
+def routes_of(app: Flask) -> dict[str, set[str]]:
+    """Every route as an OpenAPI path (``/orders/{order_id}``) and its methods."""
+    routes: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        routes.setdefault(openapi_path(rule.rule), set()).update(
+            method.lower() for method in (rule.methods or set()) - UNDOCUMENTED_METHODS
+        )
+    return routes
+
+
+def paths_of(spec: dict[str, Any]) -> dict[str, set[str]]:
+    return {path: set(operations) for path, operations in spec["paths"].items()}
+
+
+def test_document_is_valid_openapi() -> None:
+    validate(document())
+
+
+def test_document_is_served_as_json(client: FlaskClient) -> None:
+    response = client.get("/openapi.json")
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.get_json() == document()
+
+
+def test_document_lists_every_route_with_its_methods_and_nothing_else(app: Flask) -> None:
+    assert paths_of(document()) == routes_of(app)
+
+
+def test_every_path_parameter_is_declared() -> None:
+    for path, operations in document()["paths"].items():
+        in_path = set(re.findall(r"{([^}]+)}", path))
+        for method, operation in operations.items():
+            declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            assert declared == in_path, f"{method.upper()} {path}"
+
+
+def test_new_order_schema_requires_what_the_api_reports_missing(client: FlaskClient) -> None:
+    schema = document()["components"]["schemas"]["NewOrder"]
+
+    problem = client.post("/orders", json={}).get_json()
+
+    assert sorted(schema["required"]) == sorted(error["field"] for error in problem["errors"])
+
+
+def test_every_rejection_of_an_operation_is_documented_for_it(
+    app: Flask, client: FlaskClient
+) -> None:
+    undocumented = []
+    for name, method, path, options, status in REJECTED_BY_AN_OPERATION:
+        rule, _ = app.url_map.bind("localhost").match(urlsplit(path).path, method, return_rule=True)
+        operation = document()["paths"][openapi_path(rule.rule)][method.lower()]
+
+        response = client.open(path, method=method, **options)
+
+        assert response.status_code == status, name
+        if str(status) not in operation["responses"]:
+            undocumented.append(f"{name}: {method} {path} -> {status}")
+
+    assert undocumented == []

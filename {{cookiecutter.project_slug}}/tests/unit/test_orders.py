@@ -1,0 +1,302 @@
+"""The orders resource: create, read, list a page at a time, cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+{%- if cookiecutter.upstream_api == "yes" %}
+import responses
+{%- endif %}
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from {{ cookiecutter.package_name }}.models import Order, utcnow
+
+from .conftest import {% if cookiecutter.upstream_api == "yes" %}PRICING_URL, {% endif %}MakeApp, Orders, count_rows, engine_of, order_body, stored_orders
+
+
+@contextmanager
+def listening(target: Any, event: str, listener: Callable[..., None]) -> Iterator[None]:
+    sa.event.listen(target, event, listener)
+    try:
+        yield
+    finally:
+        sa.event.remove(target, event, listener)
+
+
+def test_create_answers_201_with_the_order_and_its_location(app: Flask, orders: Orders) -> None:
+    response = orders.create("SKU-1", 2)
+
+    assert response.status_code == 201
+    order = response.get_json()
+    assert response.headers["Location"] == f"/orders/{order['id']}"
+    assert order["sku"] == "SKU-1"
+    assert order["quantity"] == 2
+    assert (order["unit_price"], order["total"], order["currency"]) == ("12.50", "25.00", "EUR")
+    assert order["status"] == "created"
+    assert [change["status"] for change in order["history"]] == ["created"]
+    assert order["created_at"].endswith("+00:00")
+    assert count_rows(app, "orders") == 1
+
+
+def test_created_order_is_read_back_unchanged(orders: Orders) -> None:
+    created = orders.create().get_json()
+
+    response = orders.get(created["id"])
+
+    assert response.status_code == 200
+    assert response.get_json() == created
+
+
+{%- if cookiecutter.upstream_api == "yes" %}
+
+
+def test_total_is_exact_to_the_cent(orders: Orders, upstream: responses.RequestsMock) -> None:
+    upstream.reset()
+    upstream.add(
+        responses.GET, f"{PRICING_URL}/prices/CHEAP", json={"unit_price": "0.10", "currency": "EUR"}
+    )
+
+    order = orders.create("CHEAP", 3).get_json()
+
+    assert (order["unit_price"], order["total"]) == ("0.10", "0.30")
+{%- else %}
+
+
+def test_total_is_exact_to_the_cent(client: FlaskClient) -> None:
+    body = {"sku": "CHEAP", "quantity": 3, "unit_price": "0.10", "currency": "EUR"}
+
+    order = client.post("/orders", json=body).get_json()
+
+    assert (order["unit_price"], order["total"]) == ("0.10", "0.30")
+{%- endif %}
+
+
+@pytest.mark.parametrize(
+    ("sku", "quantity"), [("A", 1), ("S" * 64, 1000), ("sku_1.b-2", 7)], ids=str
+)
+def test_create_accepts_the_boundaries(orders: Orders, sku: str, quantity: int) -> None:
+    response = orders.create(sku, quantity)
+
+    assert response.status_code == 201
+    assert (response.get_json()["sku"], response.get_json()["quantity"]) == (sku, quantity)
+
+
+INVALID_BODIES: list[tuple[str, dict[str, Any], str]] = [
+    ("empty object", {}, "sku"),
+    ("no quantity", {"sku": "SKU-1"}, "quantity"),
+    ("empty sku", order_body(sku=""), "sku"),
+    ("sku with a space", order_body(sku="SKU 1"), "sku"),
+    ("sku starting with a dash", order_body(sku="-SKU"), "sku"),
+    ("sku too long", order_body(sku="S" * 65), "sku"),
+    ("sku a number", {**order_body(), "sku": 123}, "sku"),
+    ("sku null", {**order_body(), "sku": None}, "sku"),
+    ("quantity zero", order_body(quantity=0), "quantity"),
+    ("quantity too large", order_body(quantity=1001), "quantity"),
+    ("quantity a string", {**order_body(), "quantity": "2"}, "quantity"),
+    ("quantity a fraction", {**order_body(), "quantity": 2.5}, "quantity"),
+    ("quantity a boolean", {**order_body(), "quantity": True}, "quantity"),
+    ("unknown field", {**order_body(), "colour": "red"}, "colour"),
+{%- if cookiecutter.upstream_api == "yes" %}
+    ("price sent to a priced service", {**order_body(), "unit_price": "1.00"}, "unit_price"),
+{%- else %}
+    ("no unit price", {"sku": "SKU-1", "quantity": 1}, "unit_price"),
+    ("price a JSON number", {**order_body(), "unit_price": 12.5}, "unit_price"),
+    ("price zero", {**order_body(), "unit_price": "0"}, "unit_price"),
+    ("price negative", {**order_body(), "unit_price": "-1.00"}, "unit_price"),
+    ("price below a cent", {**order_body(), "unit_price": "12.345"}, "unit_price"),
+    ("price too large", {**order_body(), "unit_price": "12345678901.00"}, "unit_price"),
+    ("price not a number", {**order_body(), "unit_price": "abc"}, "unit_price"),
+    ("price NaN", {**order_body(), "unit_price": "NaN"}, "unit_price"),
+    ("price infinite", {**order_body(), "unit_price": "Infinity"}, "unit_price"),
+    ("currency lower case", {**order_body(), "currency": "eur"}, "currency"),
+    ("currency too long", {**order_body(), "currency": "EURO"}, "currency"),
+    ("currency a number", {**order_body(), "currency": 978}, "currency"),
+{%- endif %}
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [pytest.param(body, field, id=name) for name, body, field in INVALID_BODIES],
+)
+def test_create_rejects_invalid_fields_with_422_naming_them(
+    app: Flask, client: FlaskClient, body: dict[str, Any], field: str
+) -> None:
+    response = client.post("/orders", json=body)
+
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert field in [error["field"] for error in response.get_json()["errors"]]
+    assert count_rows(app, "orders") == 0
+
+
+def test_retried_create_with_the_same_key_returns_the_first_order(
+    app: Flask, orders: Orders
+) -> None:
+    first = orders.create(key="retry-me")
+    again = orders.create(key="retry-me")
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json() == first.get_json()
+    assert again.headers["Location"] == first.headers["Location"]
+    assert count_rows(app, "orders") == 1
+
+
+def test_creates_with_different_keys_make_different_orders(app: Flask, orders: Orders) -> None:
+    first = orders.create(key="one").get_json()
+    second = orders.create(key="two").get_json()
+
+    assert first["id"] != second["id"]
+    assert count_rows(app, "orders") == 2
+
+
+def test_create_that_loses_a_race_on_its_key_returns_the_winner(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    # A file database, so that the twin request commits on a connection of its own.
+    app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'orders.sqlite3'}")
+    engine = engine_of(app)
+
+    def twin_commits_first(_mapper: Any, _connection: Any, order: Order) -> None:
+        with engine.begin() as other:
+            other.execute(
+                sa.insert(Order).values(
+                    sku="TWIN",
+                    quantity=1,
+                    unit_price=Decimal("1.00"),
+                    currency="EUR",
+                    status="created",
+                    idempotency_key=order.idempotency_key,
+                    created_at=utcnow(),
+                    version=1,
+                )
+            )
+
+    with listening(Order, "before_insert", twin_commits_first):
+        response = Orders(app.test_client()).create(key="raced")
+
+    assert response.status_code == 200
+    assert response.get_json()["sku"] == "TWIN"
+    assert count_rows(app, "orders") == 1
+
+
+def test_list_walks_every_order_a_page_at_a_time(app: Flask, client: FlaskClient) -> None:
+    created = stored_orders(app, 5)
+    seen: list[int] = []
+    sizes: list[int] = []
+    after = 0
+
+    while True:
+        page = client.get(f"/orders?limit=2&after={after}").get_json()
+        seen += [order["id"] for order in page["items"]]
+        sizes.append(len(page["items"]))
+        if page["next_after"] is None:
+            break
+        after = page["next_after"]
+
+    assert seen == created
+    assert sizes == [2, 2, 1]
+
+
+def test_list_ends_with_an_empty_page_when_the_last_one_is_full(
+    app: Flask, client: FlaskClient
+) -> None:
+    last = stored_orders(app, 2)[-1]
+
+    full = client.get("/orders?limit=2").get_json()
+    after_full = client.get(f"/orders?limit=2&after={full['next_after']}").get_json()
+
+    assert full["next_after"] == last
+    assert after_full == {"items": [], "next_after": None}
+
+
+def test_list_defaults_to_pages_of_twenty(app: Flask, client: FlaskClient) -> None:
+    created = stored_orders(app, 21)
+
+    page = client.get("/orders").get_json()
+
+    assert [order["id"] for order in page["items"]] == created[:20]
+    assert page["next_after"] == created[19]
+
+
+def test_list_of_no_orders_is_empty(client: FlaskClient) -> None:
+    response = client.get("/orders")
+
+    assert response.status_code == 200
+    assert response.get_json() == {"items": [], "next_after": None}
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=ten", "limit"),
+        ("after=-1", "after"),
+        ("after=x", "after"),
+        (f"after={2**63}", "after"),
+        ("page=2", "page"),
+    ],
+)
+def test_list_rejects_an_invalid_query_with_422(
+    client: FlaskClient, query: str, field: str
+) -> None:
+    response = client.get(f"/orders?{query}")
+
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert [error["field"] for error in response.get_json()["errors"]] == [field]
+
+
+def test_cancel_answers_200_with_the_cancelled_order(app: Flask, orders: Orders) -> None:
+    order_id = orders.created_id()
+
+    response = orders.cancel(order_id)
+
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "cancelled"
+    assert [change["status"] for change in response.get_json()["history"]] == [
+        "created",
+        "cancelled",
+    ]
+    assert orders.get(order_id).get_json()["status"] == "cancelled"
+
+
+def test_second_cancel_is_a_409_conflict_and_changes_nothing(orders: Orders) -> None:
+    order_id = orders.created_id()
+    orders.cancel(order_id)
+
+    response = orders.cancel(order_id)
+
+    assert response.status_code == 409
+    assert response.mimetype == "application/problem+json"
+    assert "already cancelled" in response.get_json()["detail"]
+    assert len(orders.get(order_id).get_json()["history"]) == 2
+
+
+def test_cancel_racing_a_concurrent_change_is_a_409_and_a_retry_succeeds(
+    app: Flask, orders: Orders
+) -> None:
+    order_id = orders.created_id()
+
+    def someone_else_changes_it(_mapper: Any, connection: sa.Connection, order: Order) -> None:
+        connection.execute(
+            sa.update(Order).where(Order.id == order.id).values(version=Order.version + 1)
+        )
+
+    with listening(Order, "before_update", someone_else_changes_it):
+        conflict = orders.cancel(order_id)
+    retry = orders.cancel(order_id)
+
+    assert conflict.status_code == 409
+    assert conflict.mimetype == "application/problem+json"
+    assert "changed meanwhile" in conflict.get_json()["detail"]
+    assert retry.status_code == 200
+    assert retry.get_json()["status"] == "cancelled"

@@ -1,0 +1,232 @@
+"""The pricing upstream, answered by ``responses``: prices, unknown SKUs, retries, timeouts and the
+circuit breaker, each seen by the client as a clear status and never as a 500 or a hang."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import requests
+import responses
+from flask import Flask
+
+from .conftest import (
+    PRICING_BREAKER_FAIL_MAX,
+    PRICING_RETRIES,
+    PRICING_URL,
+    MakeApp,
+    Orders,
+    count_rows,
+)
+
+PRICE_URL = f"{PRICING_URL}/prices/SKU-1"
+
+
+def answer(upstream: responses.RequestsMock, **response: Any) -> None:
+    """From now on the pricing service answers the price of SKU-1 with ``response``."""
+    upstream.reset()
+    upstream.add(responses.GET, PRICE_URL, **response)
+
+
+def assert_problem(orders: Orders, status: int) -> str:
+    response = orders.create("SKU-1")
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    detail: str = response.get_json()["detail"]
+    return detail
+
+
+def test_order_is_priced_by_the_upstream(
+    app: Flask, orders: Orders, upstream: responses.RequestsMock
+) -> None:
+    answer(upstream, json={"unit_price": "7.25", "currency": "USD"})
+
+    response = orders.create("SKU-1", 4)
+
+    assert response.status_code == 201
+    order = response.get_json()
+    assert (order["unit_price"], order["total"], order["currency"]) == ("7.25", "29.00", "USD")
+    assert [call.request.url for call in upstream.calls] == [PRICE_URL]
+    assert count_rows(app, "orders") == 1
+
+
+def test_a_price_sent_as_a_json_number_is_kept_exact(
+    orders: Orders, upstream: responses.RequestsMock
+) -> None:
+    answer(upstream, json={"unit_price": 19.99, "currency": "EUR"})
+
+    assert orders.create("SKU-1", 3).get_json()["total"] == "59.97"
+
+
+def test_unknown_sku_is_422_and_not_retried(
+    app: Flask, orders: Orders, upstream: responses.RequestsMock
+) -> None:
+    answer(upstream, status=404, json={"error": "no such sku"})
+
+    detail = assert_problem(orders, 422)
+
+    assert "SKU-1" in detail
+    assert len(upstream.calls) == 1
+    assert count_rows(app, "orders") == 0
+
+
+def test_unknown_skus_never_open_the_circuit(
+    orders: Orders, upstream: responses.RequestsMock
+) -> None:
+    answer(upstream, status=404)
+
+    statuses = [orders.create("SKU-1").status_code for _ in range(PRICING_BREAKER_FAIL_MAX + 2)]
+
+    assert statuses == [422] * (PRICING_BREAKER_FAIL_MAX + 2)
+    assert len(upstream.calls) == PRICING_BREAKER_FAIL_MAX + 2
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_failing_upstream_is_retried_then_502(
+    app: Flask, orders: Orders, upstream: responses.RequestsMock, status: int
+) -> None:
+    answer(upstream, status=status)
+
+    assert_problem(orders, 502)
+
+    assert len(upstream.calls) == PRICING_RETRIES + 1
+    assert count_rows(app, "orders") == 0
+
+
+def test_an_upstream_that_recovers_within_the_retries_prices_the_order(
+    orders: Orders, upstream: responses.RequestsMock
+) -> None:
+    upstream.reset()
+    upstream.add(responses.GET, PRICE_URL, status=503)
+    upstream.add(responses.GET, PRICE_URL, json={"unit_price": "1.00", "currency": "EUR"})
+
+    response = orders.create("SKU-1")
+
+    assert response.status_code == 201
+    assert len(upstream.calls) == 2
+
+
+def test_a_client_error_from_the_upstream_is_502_and_not_retried(
+    orders: Orders, upstream: responses.RequestsMock
+) -> None:
+    answer(upstream, status=400)
+
+    assert_problem(orders, 502)
+
+    assert len(upstream.calls) == 1
+
+
+@pytest.mark.parametrize(
+    "timeout",
+    [
+        requests.exceptions.ReadTimeout("read timed out"),
+        requests.exceptions.ConnectTimeout("connect timed out"),
+    ],
+    ids=["read", "connect"],
+)
+def test_upstream_timeout_is_504(
+    app: Flask, orders: Orders, upstream: responses.RequestsMock, timeout: Exception
+) -> None:
+    answer(upstream, body=timeout)
+
+    assert_problem(orders, 504)
+
+    assert count_rows(app, "orders") == 0
+
+
+def test_refused_connection_is_502(orders: Orders, upstream: responses.RequestsMock) -> None:
+    answer(upstream, body=requests.exceptions.ConnectionError("connection refused"))
+
+    assert_problem(orders, 502)
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        pytest.param({"body": "<html>oops</html>", "content_type": "text/html"}, id="not JSON"),
+        pytest.param({"json": ["1.00", "EUR"]}, id="not an object"),
+        pytest.param({"json": {"currency": "EUR"}}, id="no price"),
+        pytest.param({"json": {"unit_price": "1.00"}}, id="no currency"),
+        pytest.param({"json": {"unit_price": "cheap", "currency": "EUR"}}, id="price not a number"),
+        pytest.param({"json": {"unit_price": "-5.00", "currency": "EUR"}}, id="price negative"),
+        pytest.param({"json": {"unit_price": "0", "currency": "EUR"}}, id="price zero"),
+        pytest.param({"json": {"unit_price": "NaN", "currency": "EUR"}}, id="price NaN"),
+        pytest.param({"json": {"unit_price": "1.234", "currency": "EUR"}}, id="price below a cent"),
+        pytest.param({"json": {"unit_price": "1e20", "currency": "EUR"}}, id="price too large"),
+        pytest.param({"json": {"unit_price": True, "currency": "EUR"}}, id="price a boolean"),
+        pytest.param({"json": {"unit_price": "1.00", "currency": None}}, id="currency null"),
+        pytest.param({"json": {"unit_price": "1.00", "currency": "EURO"}}, id="currency too long"),
+    ],
+)
+def test_a_malformed_price_is_502(
+    app: Flask, orders: Orders, upstream: responses.RequestsMock, response: dict[str, Any]
+) -> None:
+    answer(upstream, **response)
+
+    assert_problem(orders, 502)
+
+    assert count_rows(app, "orders") == 0
+
+
+def test_circuit_opens_after_repeated_failures_and_stops_calling_the_upstream(
+    orders: Orders, upstream: responses.RequestsMock
+) -> None:
+    answer(upstream, status=500)
+    for _ in range(PRICING_BREAKER_FAIL_MAX):
+        assert_problem(orders, 502)
+    calls_before_open = len(upstream.calls)
+
+    detail = assert_problem(orders, 503)
+
+    assert "try again later" in detail
+    assert calls_before_open == PRICING_BREAKER_FAIL_MAX * (PRICING_RETRIES + 1)
+    assert len(upstream.calls) == calls_before_open
+
+
+def test_circuit_lets_a_trial_call_through_after_its_reset_time(
+    make_app: MakeApp, upstream: responses.RequestsMock
+) -> None:
+    orders = Orders(make_app(PRICING_BREAKER_RESET_SECONDS=0.01).test_client())
+    answer(upstream, status=500)
+    for _ in range(PRICING_BREAKER_FAIL_MAX):
+        orders.create()
+    answer(upstream, json={"unit_price": "1.00", "currency": "EUR"})
+
+    time.sleep(0.02)
+    response = orders.create()
+
+    assert response.status_code == 201
+    assert len(upstream.calls) == 1
+
+
+def test_without_a_pricing_url_create_is_503_and_calls_nothing(
+    make_app: MakeApp, upstream: responses.RequestsMock
+) -> None:
+    orders = Orders(make_app(PRICING_URL=None).test_client())
+
+    detail = assert_problem(orders, 503)
+
+    assert "No pricing service" in detail
+    assert len(upstream.calls) == 0
+
+
+def test_an_invalid_order_is_rejected_before_the_upstream_is_asked(
+    orders: Orders, upstream: responses.RequestsMock
+) -> None:
+    response = orders.create("not a sku!")
+
+    assert response.status_code == 422
+    assert len(upstream.calls) == 0
+
+
+def test_a_retried_create_does_not_ask_for_the_price_again(
+    orders: Orders, upstream: responses.RequestsMock
+) -> None:
+    first = orders.create(key="retry-me")
+    calls_for_the_first = len(upstream.calls)
+
+    again = orders.create(key="retry-me")
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert len(upstream.calls) == calls_for_the_first == 1
