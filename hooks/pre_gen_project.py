@@ -34,6 +34,8 @@ VERSION = re.compile(
 TEMPLATE_SYNTAX = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
 TEXT_FIELDS = ("project_name", "description", "author_name")
 MAX_TEXT = 200
+# The baked code names the package in imports: a longer name would push them past the line length.
+MAX_PACKAGE = 40
 
 
 def check_slug(slug: str) -> str | None:
@@ -57,8 +59,8 @@ def check_package(name: str) -> str | None:
         return f"package_name {name!r} is a Python keyword"
     if name in SHADOWED:
         return f"package_name {name!r} would shadow the module of the same name; choose another"
-    if len(name) > 64:
-        return f"package_name is {len(name)} characters long; keep it to 64"
+    if len(name) > MAX_PACKAGE:
+        return f"package_name is {len(name)} characters long; keep it to {MAX_PACKAGE}"
     return None
 
 
@@ -71,13 +73,25 @@ def check_text(field: str, value: str) -> str | None:
         return f"{field} must be one line of printable text (no newlines, tabs or control characters)"
     if TEMPLATE_SYNTAX.search(value):
         return f"{field} must not contain template syntax such as '{{{{', '{{%' or '{{#'"
+    return outside_bmp(field, value)
+
+
+def outside_bmp(field: str, value: str) -> str | None:
+    # The baked pyproject.toml and Python sources hold text as JSON strings, which write such a
+    # character as a surrogate pair: TOML rejects that, and Python would read two broken characters.
+    wide = [ch for ch in value if ord(ch) > 0xFFFF]
+    if wide:
+        return (
+            f"{field} contains U+{ord(wide[0]):X}: characters beyond U+FFFF (emoji and the like) "
+            "cannot be written into the baked pyproject.toml; leave them out"
+        )
     return None
 
 
 def check_email(email: str) -> str | None:
     if not EMAIL.match(email) or len(email) > 254:
         return f"author_email {email!r} is not an e-mail address"
-    return None
+    return outside_bmp("author_email", email)
 
 
 def check_version(version: str) -> str | None:

@@ -1,0 +1,81 @@
+"""Session fixtures (each combination is baked once per test process) and the Docker gate."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from tests import helpers
+
+
+@pytest.fixture(scope="session")
+def cookiecutter_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return helpers.write_cookiecutter_config(tmp_path_factory.mktemp("cookiecutter-home"))
+
+
+@pytest.fixture(scope="session")
+def baked(
+    tmp_path_factory: pytest.TempPathFactory, cookiecutter_config: Path
+) -> Callable[[Mapping[str, str]], Path]:
+    """``baked(answers)`` -> the project baked with those answers, baked once per session."""
+    projects: dict[tuple[tuple[str, str], ...], Path] = {}
+
+    def bake(answers: Mapping[str, str]) -> Path:
+        key = tuple(sorted(answers.items()))
+        if key not in projects:
+            output = tmp_path_factory.mktemp("bake")
+            projects[key] = helpers.bake(answers, output, cookiecutter_config)
+        return projects[key]
+
+    return bake
+
+
+@pytest.fixture(scope="session")
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One mypy cache per test process: the libraries are analysed once, then only each bake's own
+    modules (mypy checks every cached module against its file, so bakes cannot mix)."""
+    return tmp_path_factory.mktemp("mypy-cache")
+
+
+@cache
+def docker_unavailable() -> str | None:
+    """Why no Docker engine can be used, or None when one answers."""
+    try:
+        import docker
+    except ImportError as error:  # pragma: no cover - the test environment installs it
+        return f"the docker client library is missing ({error})"
+    try:
+        client = docker.from_env(timeout=10)
+        client.ping()
+        client.close()
+    except Exception as error:
+        where = os.environ.get("DOCKER_HOST", "the default socket")
+        return f"no Docker engine answers at {where} ({type(error).__name__})"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Docker-marked tests skip with one reason when there is no engine; with REQUIRE_DOCKER=1
+    (the template's CI sets it) that is a failure instead, so the layer never passes by skipping."""
+    if item.get_closest_marker("docker") is None:
+        return
+    reason = docker_unavailable()
+    if reason is None:
+        return
+    if os.environ.get("REQUIRE_DOCKER") == "1":
+        pytest.fail(f"REQUIRE_DOCKER=1 but {reason}", pytrace=False)
+    pytest.skip(f"{reason}; set REQUIRE_DOCKER=1 to make this a failure")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest tests (a bake's own tox environments) first, so that the two processes finish
+    together instead of one waiting on a long test handed out last."""
+    items.sort(
+        key=lambda item: (
+            0 if item.get_closest_marker("docker") or item.get_closest_marker("slow") else 1
+        )
+    )

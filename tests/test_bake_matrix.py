@@ -1,0 +1,181 @@
+"""Every combination of the dependency options, baked once, with the other options cycled through.
+
+Each bake must be fully rendered, carry no trace of an option it did not choose, and pass its own
+checks (ruff, mypy, the unit layer). The checks run with the tools of this test environment, which
+holds the union of every bake's dependencies; ``test_baked_tox.py`` runs the bakes' real tox
+environments for a sample.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests import helpers
+
+MATRIX = helpers.matrix()
+BAKE = pytest.mark.parametrize("answers", MATRIX, ids=[helpers.combo_id(a) for a in MATRIX])
+Baked = Callable[[Mapping[str, str]], Path]
+
+# The modules of the service that exist only for one answer.
+MODULES = {
+    ("cache", "redis"): ["cache.py"],
+    ("message_broker", "rabbitmq"): ["events.py", "migrations/versions/0002_outbox.py"],
+    ("upstream_api", "yes"): ["pricing.py"],
+}
+# The compose service each answer brings.
+SERVICES = {
+    ("database", "postgresql"): "postgres",
+    ("database", "mariadb"): "mariadb",
+    ("cache", "redis"): "redis",
+    ("message_broker", "rabbitmq"): "rabbitmq",
+    ("upstream_api", "yes"): "pricing",
+}
+# The setting that points the service at it.
+SETTINGS = {
+    ("cache", "redis"): "FLASK_REDIS_URL",
+    ("message_broker", "rabbitmq"): "FLASK_BROKER_URL",
+    ("upstream_api", "yes"): "FLASK_PRICING_URL",
+}
+BASE_DEPENDENCIES = {"flask", "sqlalchemy", "alembic", "pydantic", "python-json-logger", "gunicorn"}
+DEPENDENCIES = {
+    ("database", "postgresql"): {"psycopg"},
+    ("database", "mariadb"): {"pymysql"},
+    ("cache", "redis"): {"redis"},
+    ("message_broker", "rabbitmq"): {"kombu"},
+    ("upstream_api", "yes"): {"requests", "pybreaker"},
+}
+# What the test layers and the type checker need for one answer only (the extras).
+EXTRAS = {("upstream_api", "yes"): {"responses", "wiremock", "types-requests"}}
+
+
+def chosen(answers: Mapping[str, str], option_answer: tuple[str, str]) -> bool:
+    option, answer = option_answer
+    return answers[option] == answer
+
+
+def test_matrix_covers_every_combination_and_cycles_the_rest() -> None:
+    combos = {tuple(a[o] for o in helpers.DEPENDENCY_OPTIONS) for a in MATRIX}
+    assert len(MATRIX) == len(combos) == 3 * 2 * 2 * 2
+    pairs = {(a["ci"], a["python_version"]) for a in MATRIX}
+    assert pairs == {
+        (c, p) for c in helpers.CHOICES["ci"] for p in helpers.CHOICES["python_version"]
+    }
+
+
+@BAKE
+def test_fully_rendered_and_answers_recorded(baked: Baked, answers: dict[str, str]) -> None:
+    project = baked(answers)
+    assert helpers.unrendered(project) == []
+    for path in helpers.files_of(project):
+        if helpers.text_of(path) is None:
+            raise AssertionError(f"{path} is not text")  # the template ships no binary file
+    recorded = json.loads((project / ".cookiecutter.json").read_text())
+    assert {key: recorded[key] for key in answers} == answers
+
+
+@BAKE
+def test_no_trace_of_unchosen_options(baked: Baked, answers: dict[str, str]) -> None:
+    project = baked(answers)
+    assert helpers.traces(project, answers) == []
+    package = helpers.package_dir(project, answers)
+    for option_answer, modules in MODULES.items():
+        for module in modules:
+            assert (package / module).is_file() == chosen(answers, option_answer), module
+
+
+@BAKE
+def test_compose_services_follow_answers(baked: Baked, answers: dict[str, str]) -> None:
+    compose = yaml.safe_load((baked(answers) / "compose.yaml").read_text())
+    expected = {service for key, service in SERVICES.items() if chosen(answers, key)}
+    assert set(compose["services"]) == {"app"} | expected
+    app = compose["services"]["app"]
+    assert set(app.get("depends_on", {})) == expected
+    for key, setting in SETTINGS.items():
+        assert (setting in app["environment"]) == chosen(answers, key), setting
+    for service in expected:  # image names are overridable from the environment
+        assert compose["services"][service]["image"].startswith("${"), service
+    python_image = f"python:{answers['python_version']}-slim"
+    assert python_image in app["build"]["args"]["PYTHON_IMAGE"]
+
+
+@BAKE
+def test_pyproject_dependencies_follow_answers(baked: Baked, answers: dict[str, str]) -> None:
+    project = baked(answers)
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert pyproject["name"] == "orders-service"
+    dependencies = helpers.requirement_names(pyproject["dependencies"])
+    assert dependencies >= BASE_DEPENDENCIES
+    for key, names in DEPENDENCIES.items():
+        assert (names & dependencies) == (names if chosen(answers, key) else set()), key
+    extras = helpers.requirement_names(
+        [r for requirements in pyproject["optional-dependencies"].values() for r in requirements]
+    )
+    for key, names in EXTRAS.items():
+        assert (names & extras) == (names if chosen(answers, key) else set()), key
+    dockerfile = (project / "Dockerfile").read_text()
+    assert f"ARG PYTHON_IMAGE=python:{answers['python_version']}-slim" in dockerfile
+
+
+@BAKE
+def test_tox_environments_follow_answers(baked: Baked, answers: dict[str, str]) -> None:
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(baked(answers) / "tox.ini")
+    labels = {
+        section.removeprefix("testenv:"): tox[section].get("labels", "").split()
+        for section in tox.sections()
+        if section.startswith("testenv:")
+    }
+    assert {"lint", "type", "unit", "integration"} <= set(labels)
+    assert all("fast" in labels[env] for env in ("lint", "type", "unit"))
+    # An all-SQLite, no-dependency bake's integration layer needs no Docker.
+    assert ("docker" in labels["integration"]) == helpers.uses_containers(answers)
+
+
+@BAKE
+def test_ruff_clean(baked: Baked, answers: dict[str, str]) -> None:
+    project = baked(answers)
+    for command in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
+        ran = helpers.run(helpers.python("-m", "ruff", *command), cwd=project)
+        assert ran.returncode == 0, ran.output
+
+
+@BAKE
+def test_mypy_clean(baked: Baked, answers: dict[str, str], mypy_cache: Path) -> None:
+    project = baked(answers)
+    env = helpers.clean_env(MYPY_CACHE_DIR=str(mypy_cache))
+    ran = helpers.run(helpers.python("-m", "mypy"), cwd=project, env=env)
+    assert ran.returncode == 0, ran.output
+
+
+@BAKE
+def test_unit_layer_passes(baked: Baked, answers: dict[str, str]) -> None:
+    project = baked(answers)
+    env = helpers.clean_env(PYTHONPATH=str(project / "src"))
+    command = helpers.python("-m", "pytest", "tests/unit", "-p", "no:cacheprovider")
+    counts = helpers.assert_tests_passed(helpers.run(command, cwd=project, env=env), "unit layer")
+    assert counts.get("skipped", 0) == 0, f"the unit layer runs everywhere, nothing skips: {counts}"
+
+
+@pytest.mark.parametrize(
+    "option_answer", [key for key in helpers.TELLTALES if key[0] in helpers.DEPENDENCY_OPTIONS]
+)
+def test_telltales_find_what_they_look_for(baked: Baked, option_answer: tuple[str, str]) -> None:
+    """Each tell-tale is found in a bake that chose its answer, so that its absence elsewhere means
+    something (a misspelt pattern would pass every bake)."""
+    option, answer = option_answer
+    answers = next(a for a in MATRIX if a[option] == answer)
+    project = baked(answers)
+    missing = [p for p in helpers.TELLTALES[option_answer] if not helpers.mentions(project, p)]
+    # The requests/responses patterns cover alternative spellings of one use; one of each suffices.
+    if option_answer == ("upstream_api", "yes"):
+        missing = [p for p in missing if "requests" not in p and "responses" not in p]
+        assert helpers.mentions(project, r"(import|from) requests\b")
+        assert helpers.mentions(project, r"\bresponses\s*[<>=~]")
+    assert missing == []
