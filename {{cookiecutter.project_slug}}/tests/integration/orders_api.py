@@ -1,0 +1,47 @@
+"""The orders API as a client calls it, whichever way the price is set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+# The unit price of every SKU: {% if cookiecutter.upstream_api == "yes" %}what the pricing stub mapping (tests/wiremock) answers{% else %}what the client sends{% endif %}.
+UNIT_PRICE = "12.50"
+CURRENCY = "EUR"
+
+
+def order_body(sku: str = "SKU-1", quantity: int = 2) -> dict[str, Any]:
+    """A valid ``POST /orders`` body."""
+{%- if cookiecutter.upstream_api == "yes" %}
+    return {"sku": sku, "quantity": quantity}
+{%- else %}
+    return {"sku": sku, "quantity": quantity, "unit_price": UNIT_PRICE, "currency": CURRENCY}
+{%- endif %}
+
+
+@dataclass
+class Orders:
+    client: FlaskClient
+
+    def create(self, sku: str = "SKU-1", quantity: int = 2, key: str | None = None) -> TestResponse:
+        headers = {"Idempotency-Key": key} if key is not None else {}
+        return self.client.post("/orders", json=order_body(sku, quantity), headers=headers)
+
+    def created(self, sku: str = "SKU-1", quantity: int = 2) -> dict[str, Any]:
+        """Creates an order and returns its document (the test fails unless it was created)."""
+        response = self.create(sku, quantity)
+        assert response.status_code == 201, response.get_data(as_text=True)
+        document: dict[str, Any] = response.get_json()
+        return document
+
+    def get(self, order_id: int) -> TestResponse:
+        return self.client.get(f"/orders/{order_id}")
+
+    def cancel(self, order_id: int) -> TestResponse:
+        return self.client.post(f"/orders/{order_id}/cancel")
+
+    def page(self, **query: int) -> TestResponse:
+        return self.client.get("/orders", query_string=query)

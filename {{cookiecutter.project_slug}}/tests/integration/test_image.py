@@ -1,0 +1,64 @@
+"""The service's own image: built from the overridable base (``PYTHON_IMAGE``, the build argument
+compose passes too), its container runs the service and answers ``/healthz``."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.request
+from typing import Any
+
+import pytest
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.wait_strategies import HttpWaitStrategy
+
+from tests.fixtures import docker
+from tests.fixtures.images import PROJECT, defaults, image
+
+TAG = "{{ cookiecutter.project_slug }}:integration-test"
+PORT = 8000
+
+
+def test_the_dockerfile_and_compose_name_the_same_default_base() -> None:
+    dockerfile = (PROJECT / "Dockerfile").read_text(encoding="utf-8")
+
+    declared = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", dockerfile, re.MULTILINE)
+
+    assert declared is not None
+    assert declared[1] == defaults()["PYTHON_IMAGE"]
+
+
+@pytest.fixture(scope="module")
+def service_image(docker_engine: Any) -> str:
+    """The image built from the project's Dockerfile on ``PYTHON_IMAGE``. It is kept (tagged
+    ``TAG``) so that the next build reuses its layers; intermediate containers are removed."""
+    began = time.perf_counter()
+    docker_engine.images.build(
+        path=str(PROJECT),
+        tag=TAG,
+        buildargs={"PYTHON_IMAGE": image("PYTHON_IMAGE")},
+        labels={docker.LABEL: "integration"},
+        rm=True,
+        forcerm=True,
+    )
+    docker.READY_SECONDS["service image build"] = time.perf_counter() - began
+    return TAG
+
+
+def test_the_service_image_runs_and_answers_healthz(service_image: str) -> None:
+    def service() -> DockerContainer:
+        return (
+            DockerContainer(service_image, labels=docker.labels())
+            .with_exposed_ports(PORT)
+            .waiting_for(HttpWaitStrategy(PORT, "/healthz").for_status_code(200))
+        )
+
+    with docker.throwaway(service) as running:
+        url = f"http://{running.get_container_host_ip()}:{running.get_exposed_port(PORT)}/healthz"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            status, body = response.status, json.loads(response.read())
+        user = running.exec(["id", "-u"]).output.decode().strip()
+
+    assert (status, body) == (200, {"status": "ok"})
+    assert user == "10001"  # not root
