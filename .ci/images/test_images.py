@@ -44,12 +44,18 @@ from testcontainers.community.mysql import MySqlContainer
 from testcontainers.community.postgres import PostgresContainer
 from testcontainers.community.redis import RedisContainer
 from testcontainers.core.container import DockerContainer
-from testcontainers.core.wait_strategies import ExecWaitStrategy, HttpWaitStrategy, LogMessageWaitStrategy
+from testcontainers.core.wait_strategies import (
+    ExecWaitStrategy,
+    HttpWaitStrategy,
+    LogMessageWaitStrategy,
+)
 
 with warnings.catch_warnings():
     # testcontainers 4.15's own RabbitMqContainer still uses its deprecated @wait_container_is_ready
     # decorator, which warns once when the module is imported; nothing a caller can change.
-    warnings.filterwarnings("ignore", message="The @wait_container_is_ready decorator is deprecated")
+    warnings.filterwarnings(
+        "ignore", message="The @wait_container_is_ready decorator is deprecated"
+    )
     from testcontainers.community.rabbitmq import RabbitMqContainer
 
 CI_DIR = Path(__file__).resolve().parents[1]
@@ -105,7 +111,7 @@ _timings = _Timings()
 def _register_timings(request):
     if not request.config.pluginmanager.is_registered(_timings):
         request.config.pluginmanager.register(_timings, "ci-image-timings")
-    yield
+    return
 
 
 @pytest.fixture
@@ -141,11 +147,18 @@ def host_port(container, port: int) -> tuple[str, int]:
 def test_postgres_testcontainers_module(images, report, tmp_path):
     # A password that needs quoting both in testcontainers' `sh -c psql` probe and in SQL.
     pg = PostgresContainer(
-        images["POSTGRES"], username="svc", password="p'w d", dbname="orders", driver=None, labels=LABELS
+        images["POSTGRES"],
+        username="svc",
+        password="p'w d",
+        dbname="orders",
+        driver=None,
+        labels=LABELS,
     ).with_command("postgres -c fsync=off")
     with start_timed(pg, report, "PostgresContainer"):
         host, port = host_port(pg, 5432)
-        with psycopg.connect(host=host, port=port, user="svc", password="p'w d", dbname="orders") as conn:
+        with psycopg.connect(
+            host=host, port=port, user="svc", password="p'w d", dbname="orders"
+        ) as conn:
             row = conn.execute(
                 "select current_user, current_database(), current_setting('fsync'),"
                 " current_setting('server_encoding'), current_setting('password_encryption')"
@@ -156,19 +169,24 @@ def test_postgres_testcontainers_module(images, report, tmp_path):
             assert conn.execute("select v from t").fetchone() == ("é",)
         # A wrong password is refused: auth from other hosts is by password, not trust.
         with pytest.raises(psycopg.OperationalError):
-            psycopg.connect(host=host, port=port, user="svc", password="wrong", dbname="orders").close()
+            psycopg.connect(
+                host=host, port=port, user="svc", password="wrong", dbname="orders"
+            ).close()
         # What compose health checks run.
         exec_ok(pg, ["pg_isready", "-h", "127.0.0.1", "-U", "svc", "-d", "orders"])
         assert "(PostgreSQL) 15." in exec_ok(pg, ["psql", "--version"])
         ps = exec_ok(pg, ["sh", "-c", "stat -c %U /proc/1 && cat /proc/1/cmdline | tr '\\0' ' '"])
-        assert ps.split()[0] == "postgres" and "fsync=off" in ps
+        assert ps.split()[0] == "postgres"
+        assert "fsync=off" in ps
 
 
 def test_postgres_defaults_and_initdb_scripts(images, report, tmp_path):
     # Official defaults: user postgres, database named like the user; initdb.d scripts run once. They are
     # read as the postgres user, as in the official image: pytest's tmp_path is 0700 root, so open it.
     tmp_path.chmod(0o755)
-    (tmp_path / "01-schema.sql").write_text("create table seeded (x int); insert into seeded values (42);\n")
+    (tmp_path / "01-schema.sql").write_text(
+        "create table seeded (x int); insert into seeded values (42);\n"
+    )
     pg = (
         DockerContainer(images["POSTGRES"], labels=LABELS)
         .with_env("POSTGRES_PASSWORD", "pw")
@@ -178,7 +196,9 @@ def test_postgres_defaults_and_initdb_scripts(images, report, tmp_path):
     )
     with start_timed(pg, report, "postgres via pg_isready"):
         host, port = host_port(pg, 5432)
-        with psycopg.connect(host=host, port=port, user="postgres", password="pw", dbname="postgres") as conn:
+        with psycopg.connect(
+            host=host, port=port, user="postgres", password="pw", dbname="postgres"
+        ) as conn:
             assert conn.execute("select x from seeded").fetchone() == (42,)
 
 
@@ -188,20 +208,31 @@ def test_postgres_defaults_and_initdb_scripts(images, report, tmp_path):
 def test_mariadb_testcontainers_module(images, report, tmp_path):
     seed = tmp_path / "seed"
     seed.mkdir()
-    (seed / "schema.sql").write_text("CREATE TABLE stuff (name VARCHAR(20)); INSERT INTO stuff VALUES ('seeded');\n")
+    (seed / "schema.sql").write_text(
+        "CREATE TABLE stuff (name VARCHAR(20)); INSERT INTO stuff VALUES ('seeded');\n"
+    )
     db = MySqlContainer(
-        images["MARIADB"], username="svc", password="s'v\\c", root_password="rootpw", dbname="app_db",
-        dialect="pymysql", seed=str(seed), labels=LABELS,
+        images["MARIADB"],
+        username="svc",
+        password="s'v\\c",
+        root_password="rootpw",
+        dbname="app_db",
+        dialect="pymysql",
+        seed=str(seed),
+        labels=LABELS,
     )
     with start_timed(db, report, "MySqlContainer (2x 'ready for connections')"):
         logs = db.get_wrapped_container().logs().decode()
         assert logs.count("ready for connections") == 2, logs
         host, port = host_port(db, 3306)
-        conn = pymysql.connect(host=host, port=port, user="svc", password="s'v\\c", database="app_db")
+        conn = pymysql.connect(
+            host=host, port=port, user="svc", password="s'v\\c", database="app_db"
+        )
         with conn, conn.cursor() as cur:
             cur.execute("SELECT CURRENT_USER(), DATABASE(), VERSION()")
             user, database, version = cur.fetchone()
-            assert (user, database) == ("svc@%", "app_db") and version.startswith("10.11"), version
+            assert (user, database) == ("svc@%", "app_db")
+            assert version.startswith("10.11"), version
             cur.execute("SELECT name FROM stuff")
             assert cur.fetchone() == ("seeded",)
         conn = pymysql.connect(host=host, port=port, user="root", password="rootpw")
@@ -218,7 +249,12 @@ def test_mariadb_env_names_and_healthcheck(images, report):
     # pass on the temporary, network-less init server.
     db = (
         DockerContainer(images["MARIADB"], labels=LABELS)
-        .with_envs(MARIADB_ROOT_PASSWORD="r", MARIADB_DATABASE="inv", MARIADB_USER="u", MARIADB_PASSWORD="p")
+        .with_envs(
+            MARIADB_ROOT_PASSWORD="r",
+            MARIADB_DATABASE="inv",
+            MARIADB_USER="u",
+            MARIADB_PASSWORD="p",
+        )
         .with_exposed_ports(3306)
         .waiting_for(ExecWaitStrategy(["healthcheck.sh", "--connect", "--innodb_initialized"]))
     )
@@ -238,7 +274,8 @@ def test_redis_testcontainers_module(images, report):
     rc = RedisContainer(images["REDIS"], labels=LABELS)
     with start_timed(rc, report, "RedisContainer"):
         client = rc.get_client(decode_responses=True)
-        assert client.set("k", "v") and client.get("k") == "v"
+        assert client.set("k", "v")
+        assert client.get("k") == "v"
         assert client.config_get("protected-mode") == {"protected-mode": "no"}
         assert exec_ok(rc, ["redis-cli", "ping"]).strip() == "PONG"
 
@@ -295,14 +332,20 @@ def test_rabbitmq_testcontainers_module_guest(images, report):
 
 
 def test_rabbitmq_custom_user_and_vhost(images, report):
-    mq = RabbitMqContainer(images["RABBITMQ"], username="svc", password="pw", vhost="orders", labels=LABELS)
+    mq = RabbitMqContainer(
+        images["RABBITMQ"], username="svc", password="pw", vhost="orders", labels=LABELS
+    )
     with start_timed(mq, report, "RabbitMqContainer (svc, vhost orders)"):
         assert _publish_and_get(mq.get_connection_params()) == b"hello"
         host, port = host_port(mq, 5672)
         with pytest.raises(pika.exceptions.ProbableAuthenticationError):
             pika.BlockingConnection(
-                pika.ConnectionParameters(host, port, credentials=pika.PlainCredentials("guest", "guest"),
-                                          connection_attempts=1)
+                pika.ConnectionParameters(
+                    host,
+                    port,
+                    credentials=pika.PlainCredentials("guest", "guest"),
+                    connection_attempts=1,
+                )
             )
         assert "svc" in exec_ok(mq, ["rabbitmqctl", "-q", "list_users"])
 
@@ -313,10 +356,18 @@ def test_rabbitmq_custom_user_and_vhost(images, report):
 def test_wiremock_mappings_files_and_arguments(images, report, tmp_path):
     (tmp_path / "mappings").mkdir()
     (tmp_path / "__files").mkdir()
-    (tmp_path / "mappings" / "hello.json").write_text(json.dumps({
-        "request": {"method": "GET", "urlPath": "/hello"},
-        "response": {"status": 200, "bodyFileName": "hello.txt", "headers": {"Content-Type": "text/plain"}},
-    }))
+    (tmp_path / "mappings" / "hello.json").write_text(
+        json.dumps(
+            {
+                "request": {"method": "GET", "urlPath": "/hello"},
+                "response": {
+                    "status": 200,
+                    "bodyFileName": "hello.txt",
+                    "headers": {"Content-Type": "text/plain"},
+                },
+            }
+        )
+    )
     (tmp_path / "__files" / "hello.txt").write_text("hello {{request.query.name}}")
     wm = (
         DockerContainer(images["WIREMOCK"], labels=LABELS)
@@ -333,12 +384,16 @@ def test_wiremock_mappings_files_and_arguments(images, report, tmp_path):
         r = requests.get(f"{base}/hello", params={"name": "ci"}, timeout=10)
         assert (r.status_code, r.text) == (200, "hello ci")
         # The admin API: add a stub with a fault-free delay, call it, and see it in the request journal.
-        stub = {"request": {"method": "POST", "url": "/slow"},
-                "response": {"status": 201, "fixedDelayMilliseconds": 200, "jsonBody": {"ok": True}}}
+        stub = {
+            "request": {"method": "POST", "url": "/slow"},
+            "response": {"status": 201, "fixedDelayMilliseconds": 200, "jsonBody": {"ok": True}},
+        }
         assert requests.post(f"{base}/__admin/mappings", json=stub, timeout=10).status_code == 201
         t0 = time.monotonic()
         r = requests.post(f"{base}/slow", timeout=10)
-        assert r.status_code == 201 and r.json() == {"ok": True} and time.monotonic() - t0 >= 0.2
+        assert r.status_code == 201
+        assert r.json() == {"ok": True}
+        assert time.monotonic() - t0 >= 0.2
         assert len(requests.get(f"{base}/__admin/mappings", timeout=10).json()["mappings"]) == 2
         assert requests.get(f"{base}/__admin/requests", timeout=10).json()["meta"]["total"] >= 2
         assert "--verbose" in exec_ok(wm, ["sh", "-c", "tr '\\0' ' ' </proc/1/cmdline"])
@@ -365,11 +420,23 @@ CMD ["python", "-m", "hello_svc"]
 def test_python_tools(images, report):
     py = DockerContainer(images["PYTHON"], labels=LABELS).with_command(["sleep", "infinity"])
     with start_timed(py, report, "python"):
-        assert exec_ok(py, ["python", "-c", "import sys; print(sys.version_info[:2])"]).strip() == "(3, 11)"
+        assert (
+            exec_ok(py, ["python", "-c", "import sys; print(sys.version_info[:2])"]).strip()
+            == "(3, 11)"
+        )
         assert exec_ok(py, ["pip", "--version"]).startswith("pip ")
-        exec_ok(py, ["sh", "-c", "python -m venv /tmp/v && /tmp/v/bin/pip --version && /tmp/v/bin/python -c 'import sys; assert sys.prefix == \"/tmp/v\"'"])
+        exec_ok(
+            py,
+            [
+                "sh",
+                "-c",
+                "python -m venv /tmp/v && /tmp/v/bin/pip --version && /tmp/v/bin/python -c 'import sys; assert sys.prefix == \"/tmp/v\"'",
+            ],
+        )
         # pip into the system interpreter is allowed, as in the official image (no PEP 668 refusal).
-        out = exec_ok(py, ["sh", "-c", "pip install --dry-run --no-index /nonexistent 2>&1 || true"])
+        out = exec_ok(
+            py, ["sh", "-c", "pip install --dry-run --no-index /nonexistent 2>&1 || true"]
+        )
         assert "externally-managed-environment" not in out
 
 
@@ -387,15 +454,37 @@ def test_python_service_dockerfile_builds_unchanged(images, report, tmp_path):
     tag = f"ci-image-check/python-consumer:{RUN_ID}"
     t0 = time.monotonic()
     subprocess.run(
-        ["docker", "build", "-q", "--label", "ci-image-check=1", "--build-arg", f"PYTHON_IMAGE={images['PYTHON']}",
-         "-t", tag, str(tmp_path)],
-        check=True, stdout=subprocess.DEVNULL,
+        [
+            "docker",
+            "build",
+            "-q",
+            "--label",
+            "ci-image-check=1",
+            "--build-arg",
+            f"PYTHON_IMAGE={images['PYTHON']}",
+            "-t",
+            tag,
+            str(tmp_path),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     report(f"service Dockerfile FROM python image built in {time.monotonic() - t0:.1f} s")
     try:
         out = subprocess.run(
-            ["docker", "run", "--rm", "--label", "ci-image-check=1", "--label", f"ci-image-check.run={RUN_ID}", tag],
-            check=True, stdout=subprocess.PIPE, text=True,
+            [
+                "docker",
+                "run",
+                "--rm",
+                "--label",
+                "ci-image-check=1",
+                "--label",
+                f"ci-image-check.run={RUN_ID}",
+                tag,
+            ],
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
         ).stdout
         assert out.strip() == "hello from app /opt/venv"
     finally:
