@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from pathlib import Path
 from unittest import mock
 
@@ -79,16 +80,20 @@ def test_not_ready_when_the_database_is_down(make_app: MakeApp, tmp_path: Path) 
 
 
 def test_a_hanging_dependency_costs_readiness_its_timeout(make_app: MakeApp) -> None:
-    app = make_app(READINESS_TIMEOUT_SECONDS=0.01)
+    # Long enough for the answering checks on a loaded machine, short against the hang.
+    app = make_app(READINESS_TIMEOUT_SECONDS=0.5)
     release = threading.Event()
 
-    with mock.patch.object(db.Database, "check", side_effect=lambda: release.wait(5)):
+    with mock.patch.object(db.Database, "check", side_effect=lambda: release.wait(30)):
+        started = time.monotonic()
         try:
             outcome = assert_only_down(app.test_client(), "database")
+            waited = time.monotonic() - started
         finally:
             release.set()
 
-    assert outcome == "timed out after 0.01 s"
+    assert outcome == "timed out after 0.5 s"
+    assert waited < 10, "readiness waited for the hanging check instead of its timeout"
 {%- if cookiecutter.cache == "redis" %}
 
 
