@@ -107,12 +107,8 @@ def test_without_docker_and_with_require_docker_the_test_fails(tmp_path: Path) -
     assert "REQUIRE_DOCKER=1 but Docker is not available" in output
 
 
-def containers_of(run_id: str) -> list[Any]:
-    return list(
-        docker.client().containers.list(
-            all=True, filters={"label": [f"{docker.RUN_LABEL}={run_id}"]}
-        )
-    )
+def containers_of(run_id: str) -> list[str]:
+    return [found["Names"][0] for found in docker.listed({docker.RUN_LABEL: run_id})]
 
 
 def wait_until(condition: Any, timeout: float = 60.0) -> None:
@@ -146,7 +142,7 @@ def test_an_interrupted_run_leaves_no_container_behind(
 
         run.send_signal(signum)
         code, output = finished(run)
-        left = [found.name for found in containers_of(run_id)]
+        left = containers_of(run_id)
     finally:
         if run.poll() is None:
             run.kill()

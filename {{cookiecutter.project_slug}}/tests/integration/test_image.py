@@ -31,10 +31,11 @@ def test_the_dockerfile_and_compose_name_the_same_default_base() -> None:
 
 @pytest.fixture(scope="module")
 def service_image(docker_engine: Any) -> str:
-    """The image built from the project's Dockerfile on ``PYTHON_IMAGE``. It is kept (tagged
-    ``TAG``) so that the next build reuses its layers; intermediate containers are removed."""
+    """The id of the image built from the project's Dockerfile on ``PYTHON_IMAGE``. It is kept
+    (tagged ``TAG``) so that the next build reuses its layers; intermediate containers are
+    removed. The id, not the tag, is run: a concurrent run of another bake may move the tag."""
     began = time.perf_counter()
-    docker_engine.images.build(
+    built, _log = docker_engine.images.build(
         path=str(PROJECT),
         tag=TAG,
         buildargs={"PYTHON_IMAGE": image("PYTHON_IMAGE")},
@@ -43,7 +44,8 @@ def service_image(docker_engine: Any) -> str:
         forcerm=True,
     )
     docker.READY_SECONDS["service image build"] = time.perf_counter() - began
-    return TAG
+    image_id: str = built.id
+    return image_id
 
 
 def test_the_service_image_runs_and_answers_healthz(service_image: str) -> None:
