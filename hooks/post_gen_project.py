@@ -76,29 +76,15 @@ def remove_empty_dirs(project: Path) -> None:
             directory.rmdir()
 
 
-# Answers that bring a dependency the integration layer starts in a container.
-CONTAINERIZED = {
-    "database": {"postgresql", "mariadb"},
-    "cache": {"redis"},
-    "message_broker": {"rabbitmq"},
-    "upstream_api": {"yes"},
-}
-
-
-def uses_containers(answers: dict[str, str]) -> bool:
-    return any(answers[option] in chosen for option, chosen in CONTAINERIZED.items())
-
-
 def next_steps(answers: dict[str, str]) -> str:
     lines = [
         f"Baked {answers['project_slug']}. Next:",
         f"  cd {answers['project_slug']}",
         "  python -m pip install tox",
         "  tox -m fast        # lint, types and unit tests: no Docker, seconds",
+        "  tox -m docker      # integration tests against real dependencies (Docker)",
+        f"  flask --app {answers['package_name']} run   # the service, embedded defaults",
     ]
-    if uses_containers(answers):
-        lines.append("  tox -m docker      # integration tests against real dependencies (Docker)")
-    lines.append(f"  flask --app {answers['package_name']} run   # the service, embedded defaults")
     return "\n".join(lines)
 
 

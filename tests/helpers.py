@@ -62,10 +62,6 @@ def combo(spec: str) -> dict[str, str]:
     raise KeyError(spec)
 
 
-def uses_containers(answers: Mapping[str, str]) -> bool:
-    return answers != {**answers, **ALL_OUT}
-
-
 # --- Running things -------------------------------------------------------------------------------
 
 

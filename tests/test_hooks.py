@@ -318,7 +318,6 @@ def test_main_prunes_records_and_prints(
     assert recorded == {k: v for k, v in answers.items() if not k.startswith("_")}
     out = capsys.readouterr().out
     assert out.startswith("Baked shop. Next:")
-    assert "tox -m docker" not in out
 
 
 @pytest.mark.parametrize("answers", helpers.matrix(), ids=helpers.combo_id)
@@ -333,5 +332,4 @@ def test_next_steps(post: ModuleType, answers: dict[str, str]) -> None:
     assert "  cd my-shop" in steps
     assert "flask --app my_shop run" in steps
     assert "tox -m fast" in steps
-    assert ("tox -m docker" in steps) == helpers.uses_containers(answers)
-    assert post.uses_containers(full) == helpers.uses_containers(answers)
+    assert "tox -m docker" in steps
