@@ -31,7 +31,7 @@ from tests.fixtures.redis import *  # noqa: F403
 from tests.fixtures.wiremock import *  # noqa: F403
 {%- endif %}
 
-from .orders_api import Orders
+from ..orders_api import Orders
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from tests.fixtures import docker
 from tests.fixtures.database import MakeApp
 from tests.fixtures.redis import redis_container, url_of
 
-from .orders_api import Orders
+from ..orders_api import Orders
 
 
 def change_behind_the_services_back(connection: sa.Connection, order_id: int) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from {{ cookiecutter.package_name }} import db
 from {{ cookiecutter.package_name }}.models import CANCELLED, CREATED, Order, StatusChange
 
-from .orders_api import UNIT_PRICE, Orders
+from ..orders_api import UNIT_PRICE, Orders
 
 LARGEST_AMOUNT = Decimal("9999999999.99")  # NUMERIC(12, 2)
 KOLKATA = dt.timezone(dt.timedelta(hours=5, minutes=30))

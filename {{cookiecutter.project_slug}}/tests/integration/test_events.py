@@ -18,7 +18,7 @@ from {{ cookiecutter.package_name }}.events import CONTENT_TYPE
 from tests.fixtures import docker
 from tests.fixtures.rabbitmq import EventQueue
 
-from .orders_api import Orders
+from ..orders_api import Orders
 
 BROKER_TIMEOUT = 0.5  # service_config's BROKER_TIMEOUT_SECONDS
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from tests.fixtures.wiremock import PRICING_SETTINGS, Stubs
 
-from .orders_api import Orders
+from ..orders_api import Orders
 
 ATTEMPTS = PRICING_SETTINGS["PRICING_RETRIES"] + 1
 READ_TIMEOUT = PRICING_SETTINGS["PRICING_READ_TIMEOUT_SECONDS"]

@@ -26,7 +26,9 @@ import re
 import uuid
 {%- endif %}
 from collections.abc import Callable, Iterator
+{%- if cookiecutter.message_broker == "rabbitmq" %}
 from dataclasses import dataclass
+{%- endif %}
 from decimal import Decimal
 {%- if cookiecutter.cache == "redis" or cookiecutter.message_broker == "rabbitmq" %}
 from typing import Any
@@ -49,11 +51,12 @@ from flask.testing import FlaskClient
 from kombu import Connection, Exchange, Queue
 {%- endif %}
 from pytest_socket import disable_socket
-from werkzeug.test import TestResponse
 
 from {{ cookiecutter.package_name }} import create_app, db
 from {{ cookiecutter.package_name }}.db import Base
 from {{ cookiecutter.package_name }}.models import CREATED, Order
+
+from ..orders_api import Orders
 {%- if cookiecutter.upstream_api == "yes" or cookiecutter.cache == "redis" %}
 {% endif %}
 {%- if cookiecutter.upstream_api == "yes" %}
@@ -231,38 +234,6 @@ def client(app: Flask) -> FlaskClient:
 def engine_of(app: Flask) -> sa.Engine:
     database: db.Database = app.extensions[db.EXTENSION]
     return database.engine
-
-
-def order_body(sku: str = "SKU-1", quantity: int = 2) -> dict[str, object]:
-    """A valid ``POST /orders`` body."""
-{%- if cookiecutter.upstream_api == "yes" %}
-    return {"sku": sku, "quantity": quantity}
-{%- else %}
-    return {"sku": sku, "quantity": quantity, "unit_price": "12.50", "currency": "EUR"}
-{%- endif %}
-
-
-@dataclass
-class Orders:
-    """The orders API, as a client calls it."""
-
-    client: FlaskClient
-
-    def create(self, sku: str = "SKU-1", quantity: int = 2, key: str | None = None) -> TestResponse:
-        headers = {"Idempotency-Key": key} if key is not None else {}
-        return self.client.post("/orders", json=order_body(sku, quantity), headers=headers)
-
-    def created_id(self, sku: str = "SKU-1", quantity: int = 2) -> int:
-        response = self.create(sku, quantity)
-        assert response.status_code == 201, response.get_data(as_text=True)
-        order_id: int = response.get_json()["id"]
-        return order_id
-
-    def get(self, order_id: int) -> TestResponse:
-        return self.client.get(f"/orders/{order_id}")
-
-    def cancel(self, order_id: int) -> TestResponse:
-        return self.client.post(f"/orders/{order_id}/cancel")
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from flask import Flask
 
 from {{ cookiecutter.package_name }}.cache import OrderCache
 
-from .conftest import FakeRedis, MakeApp, Orders, engine_of
+from ..orders_api import Orders
+from .conftest import FakeRedis, MakeApp, engine_of
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from .conftest import MakeApp, Orders, count_rows, order_body
+from ..orders_api import Orders, order_body
+from .conftest import MakeApp, count_rows
 
 VALID = json.dumps(order_body())
 TOO_LARGE = json.dumps({**order_body(), "note": "x" * (64 * 1024)})

@@ -16,7 +16,8 @@ from kombu.exceptions import OperationalError
 from {{ cookiecutter.package_name }} import events
 from {{ cookiecutter.package_name }}.events import OutboxMessage
 
-from .conftest import Broker, Orders, count_rows, engine_of
+from ..orders_api import Orders
+from .conftest import Broker, count_rows, engine_of
 
 
 def outbox(app: Flask) -> list[dict[str, Any]]:

@@ -18,7 +18,8 @@ from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }}.models import Order, utcnow
 
-from .conftest import {% if cookiecutter.upstream_api == "yes" %}PRICING_URL, {% endif %}MakeApp, Orders, count_rows, engine_of, order_body, stored_orders
+from ..orders_api import Orders, order_body
+from .conftest import {% if cookiecutter.upstream_api == "yes" %}PRICING_URL, {% endif %}MakeApp, count_rows, engine_of, stored_orders
 
 
 @contextmanager

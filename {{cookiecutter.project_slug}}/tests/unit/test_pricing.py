@@ -11,12 +11,12 @@ import requests
 import responses
 from flask import Flask
 
+from ..orders_api import Orders
 from .conftest import (
     PRICING_BREAKER_FAIL_MAX,
     PRICING_RETRIES,
     PRICING_URL,
     MakeApp,
-    Orders,
     count_rows,
 )
 

@@ -1,4 +1,4 @@
-"""The orders API as a client calls it, whichever way the price is set."""
+"""The orders API as a client calls it, whichever way the price is set; shared by every layer."""
 
 from __future__ import annotations
 
@@ -29,6 +29,10 @@ class Orders:
     def create(self, sku: str = "SKU-1", quantity: int = 2, key: str | None = None) -> TestResponse:
         headers = {"Idempotency-Key": key} if key is not None else {}
         return self.client.post("/orders", json=order_body(sku, quantity), headers=headers)
+
+    def created_id(self, sku: str = "SKU-1", quantity: int = 2) -> int:
+        order_id: int = self.created(sku, quantity)["id"]
+        return order_id
 
     def created(self, sku: str = "SKU-1", quantity: int = 2) -> dict[str, Any]:
         """Creates an order and returns its document (the test fails unless it was created)."""
