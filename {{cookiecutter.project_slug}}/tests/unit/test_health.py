@@ -81,7 +81,7 @@ def test_not_ready_when_the_database_is_down(make_app: MakeApp, tmp_path: Path) 
 
 def test_a_hanging_dependency_costs_readiness_its_timeout(make_app: MakeApp) -> None:
     # Long enough for the answering checks on a loaded machine, short against the hang.
-    app = make_app(READINESS_TIMEOUT_SECONDS=0.5)
+    app = make_app(READINESS_TIMEOUT_SECONDS=0.25)
     release = threading.Event()
 
     with mock.patch.object(db.Database, "check", side_effect=lambda: release.wait(30)):
@@ -92,7 +92,7 @@ def test_a_hanging_dependency_costs_readiness_its_timeout(make_app: MakeApp) -> 
         finally:
             release.set()
 
-    assert outcome == "timed out after 0.5 s"
+    assert outcome == "timed out after 0.25 s"
     assert waited < 10, "readiness waited for the hanging check instead of its timeout"
 {%- if cookiecutter.cache == "redis" %}
 
