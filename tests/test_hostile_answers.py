@@ -101,6 +101,14 @@ def typed(case: Case, marker: Path) -> dict[str, str]:
     return {key: value.replace("{marker}", str(marker)) for key, value in case.answers.items()}
 
 
+def typed_at_the_prompts(answers: dict[str, str], workdir: Path, config: Path) -> helpers.Ran:
+    """Runs the cookiecutter command with ``answers`` typed at its prompts, into ``workdir/out``."""
+    return helpers.cookiecutter_cli(
+        [str(helpers.TEMPLATE), "--output-dir", "out"], cwd=workdir, config_file=config,
+        stdin=helpers.prompt_lines(answers),
+    )  # fmt: skip
+
+
 @pytest.fixture
 def marker() -> Iterator[Path]:
     """A file an injection would create; short, so that answers naming it stay within the limits."""
@@ -125,10 +133,7 @@ def test_rejected_with_a_clear_message_and_nothing_left(
     case: Case, workdir: Path, marker: Path, cookiecutter_config: Path
 ) -> None:
     answers = typed(case, marker)
-    ran = helpers.cookiecutter_cli(
-        [str(helpers.TEMPLATE), "--output-dir", "out"], cwd=workdir, config_file=cookiecutter_config,
-        stdin=helpers.prompt_lines(answers),
-    )  # fmt: skip
+    ran = typed_at_the_prompts(answers, workdir, cookiecutter_config)
     assert ran.returncode != 0, ran.output
     assert case.rejected is not None
     assert case.rejected in ran.stderr, ran.output
@@ -196,10 +201,7 @@ def test_accepted_bakes_pass_and_keep_the_answer_verbatim(
     mypy_cache: Path,
 ) -> None:
     answers = typed(case, marker)
-    ran = helpers.cookiecutter_cli(
-        [str(helpers.TEMPLATE), "--output-dir", "out"], cwd=workdir, config_file=cookiecutter_config,
-        stdin=helpers.prompt_lines(answers),
-    )  # fmt: skip
+    ran = typed_at_the_prompts(answers, workdir, cookiecutter_config)
     assert ran.returncode == 0, ran.output
     (project,) = (workdir / "out").iterdir()
     recorded = json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
