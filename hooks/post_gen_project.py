@@ -1,9 +1,11 @@
 """Wires the chosen dependencies by removing everything that belongs to the others; stdlib only.
 
-The whole wiring is the plan below: for each option, which paths belong to which answer. Files
-that mention several dependencies (app factory, pyproject, compose, tox, README) are rendered
-with the answers; files that belong to one dependency are removed when it was not chosen.
-No network, no ``git init``: the next steps are printed instead.
+The wiring is the plan below: for each option, the files and folders that belong to each answer,
+kept whole when it was chosen and removed whole otherwise. A path owned by several answers (a
+server database's tests) stays if any of them was chosen. Nothing else names a dependency: the
+service's app factory and the tests' conftests take in whatever modules of a dependency remain,
+and the few shared files a format leaves no other way (compose.yaml, pyproject.toml, tox.ini, the
+README) are rendered with the answers. No network, no ``git init``: the next steps are printed.
 """
 
 from __future__ import annotations
@@ -15,16 +17,29 @@ from pathlib import Path
 
 ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 
-# option -> answer -> paths (relative to the baked project; {package} is the package name) that
-# exist only for that answer.
+# option -> answer -> paths (relative to the baked project; {package} is the package name).
 PLAN: dict[str, dict[str, list[str]]] = {
     "database": {
-        "postgresql": ["tests/fixtures/postgresql.py"],
-        "mariadb": ["tests/fixtures/mariadb.py"],
+        "postgresql": [
+            "src/{package}/dependencies/postgresql.py",
+            "tests/unit/test_postgresql.py",
+            "tests/fixtures/postgresql.py",
+            "tests/integration/test_postgresql.py",
+            "tests/integration/test_database_server.py",
+        ],
+        "mariadb": [
+            "src/{package}/dependencies/mariadb.py",
+            "tests/unit/test_mariadb.py",
+            "tests/fixtures/mariadb.py",
+            "tests/integration/test_mariadb.py",
+            "tests/integration/test_database_server.py",
+        ],
+        "sqlite": ["tests/fixtures/sqlite.py"],
     },
     "cache": {
         "redis": [
-            "src/{package}/cache.py",
+            "src/{package}/dependencies/cache.py",
+            "tests/unit/fakes/cache.py",
             "tests/unit/test_cache.py",
             "tests/fixtures/redis.py",
             "tests/integration/test_cache.py",
@@ -32,8 +47,9 @@ PLAN: dict[str, dict[str, list[str]]] = {
     },
     "message_broker": {
         "rabbitmq": [
-            "src/{package}/events.py",
+            "src/{package}/dependencies/events.py",
             "src/{package}/migrations/versions/0002_outbox.py",
+            "tests/unit/fakes/events.py",
             "tests/unit/test_events.py",
             "tests/fixtures/rabbitmq.py",
             "tests/integration/test_events.py",
@@ -41,25 +57,30 @@ PLAN: dict[str, dict[str, list[str]]] = {
     },
     "upstream_api": {
         "yes": [
-            "src/{package}/pricing.py",
+            "src/{package}/dependencies/pricing.py",
+            "tests/unit/fakes/pricing.py",
             "tests/unit/test_pricing.py",
             "tests/fixtures/wiremock.py",
             "tests/integration/test_pricing.py",
             "tests/wiremock",
+        ],
+        "no": [
+            "src/{package}/dependencies/price_in_request.py",
+            "tests/unit/test_price_in_request.py",
         ],
     },
 }
 
 
 def unchosen_paths(answers: dict[str, str], plan: dict[str, dict[str, list[str]]]) -> list[str]:
-    """Every path owned by an answer that was not given, with the package name filled in."""
-    return [
-        path.format(package=answers["package_name"])
-        for option, owners in plan.items()
-        for answer, paths in owners.items()
-        if answers[option] != answer
-        for path in paths
-    ]
+    """Every path owned only by answers that were not given, with the package name filled in."""
+    unchosen = []
+    for option, owners in plan.items():
+        kept = set(owners.get(answers[option], []))
+        for answer, paths in owners.items():
+            if answer != answers[option]:
+                unchosen.extend(path for path in paths if path not in kept)
+    return sorted({path.format(package=answers["package_name"]) for path in unchosen})
 
 
 def remove(project: Path, relative: str) -> None:

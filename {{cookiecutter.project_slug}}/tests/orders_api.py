@@ -8,18 +8,21 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-# The unit price of every SKU: {% if cookiecutter.upstream_api == "yes" %}what the pricing stub mapping (tests/wiremock) answers{% else %}what the client sends{% endif %}.
+# The unit price of every SKU the tests order (the price source's stand-in in each layer says it).
 UNIT_PRICE = "12.50"
 CURRENCY = "EUR"
+{%- if cookiecutter.upstream_api == "no" %}
+# The price is part of the order: the service has no pricing service to ask.
+PRICE_FIELDS: dict[str, str] = {"unit_price": UNIT_PRICE, "currency": CURRENCY}
+{%- else %}
+# The price comes from the pricing service; a client sends none.
+PRICE_FIELDS: dict[str, str] = {}
+{%- endif %}
 
 
 def order_body(sku: str = "SKU-1", quantity: int = 2) -> dict[str, Any]:
     """A valid ``POST /orders`` body."""
-{%- if cookiecutter.upstream_api == "yes" %}
-    return {"sku": sku, "quantity": quantity}
-{%- else %}
-    return {"sku": sku, "quantity": quantity, "unit_price": UNIT_PRICE, "currency": CURRENCY}
-{%- endif %}
+    return {"sku": sku, "quantity": quantity, **PRICE_FIELDS}
 
 
 @dataclass

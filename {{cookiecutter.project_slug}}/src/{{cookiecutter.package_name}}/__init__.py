@@ -7,24 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import (
-{%- if cookiecutter.cache == "redis" %}
-    cache,
-{%- endif %}
-    config,
-    db,
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-    events,
-{%- endif %}
-    health,
-    log,
-    openapi,
-    orders,
-{%- if cookiecutter.upstream_api == "yes" %}
-    pricing,
-{%- endif %}
-    problems,
-)
+from . import config, db, dependencies, health, log, openapi, orders, problems
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -34,15 +17,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     log.init_app(app)
     problems.init_app(app)
     db.init_app(app)
-{%- if cookiecutter.cache == "redis" %}
-    cache.init_app(app)
-{%- endif %}
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-    events.init_app(app)
-{%- endif %}
-{%- if cookiecutter.upstream_api == "yes" %}
-    pricing.init_app(app)
-{%- endif %}
+    for dependency in dependencies.modules():
+        if hasattr(dependency, "init_app"):  # a database server's module only tunes the engine
+            dependency.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(orders.bp)
     app.register_blueprint(openapi.bp)

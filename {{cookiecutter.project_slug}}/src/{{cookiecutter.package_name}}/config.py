@@ -1,6 +1,6 @@
 """Configuration: embedded defaults, overridden by ``FLASK_<NAME>`` environment variables.
 
-
+The settings every bake has are below; each dependency adds its own (``wiring.settings``).
 Flask's ``from_prefixed_env`` parses each value as JSON when it can, so
 ``FLASK_READINESS_TIMEOUT_SECONDS=5`` arrives as a number and ``FLASK_DATABASE_URL=sqlite:///...`` as a
 string.
@@ -21,28 +21,10 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     "LOG_JSON": True,
     "READINESS_TIMEOUT_SECONDS": 2.0,
-{%- if cookiecutter.cache == "redis" %}
-    # None disables the cache: reads go to the database.
-    "REDIS_URL": None,
-    "CACHE_TTL_SECONDS": 60,
-    "CACHE_SOCKET_TIMEOUT_SECONDS": 0.25,
-{%- endif %}
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-    # None keeps events in process (kombu's memory transport).
-    "BROKER_URL": None,
-    "BROKER_EXCHANGE": "orders",
-    "BROKER_TIMEOUT_SECONDS": 2.0,
-{%- endif %}
-{%- if cookiecutter.upstream_api == "yes" %}
-    # None means no pricing service is configured: creating an order answers 503.
-    "PRICING_URL": None,
-    "PRICING_CONNECT_TIMEOUT_SECONDS": 1.0,
-    "PRICING_READ_TIMEOUT_SECONDS": 2.0,
-    "PRICING_RETRIES": 2,
-    "PRICING_BACKOFF_SECONDS": 0.1,
-    "PRICING_BREAKER_FAIL_MAX": 5,
-    "PRICING_BREAKER_RESET_SECONDS": 30.0,
-{%- endif %}
+    # In-process stand-ins for what is not configured, so that ``flask run`` works on a fresh
+    # clone. The production entry point (wsgi.py) turns them off: there, a missing setting is an
+    # error at start, never a silent fallback.
+    "EMBEDDED_DEFAULTS": True,
 }
 
 

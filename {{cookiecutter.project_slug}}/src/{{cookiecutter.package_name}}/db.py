@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import click
@@ -13,11 +14,10 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app, g
-{%- if cookiecutter.database == "mariadb" %}
-from sqlalchemy.dialects import mysql
-{%- endif %}
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from . import dependencies, wiring
 
 EXTENSION = "{{ cookiecutter.package_name }}.database"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -56,15 +56,11 @@ class UTCDateTime(sa.TypeDecorator[dt.datetime]):
 
     impl = sa.DateTime(timezone=False)
     cache_ok = True
-{%- if cookiecutter.database == "mariadb" %}
 
     def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
-        if dialect.name in ("mysql", "mariadb"):
-            # DATETIME keeps whole seconds unless given a fractional precision: the microseconds
-            # would be lost, and an order read back would differ from the one just created.
-            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
-        return super().load_dialect_impl(dialect)
-{%- endif %}
+        # A server may need a type of its own to keep microseconds (``DATETIME_TYPE``).
+        server_type = getattr(server_module(dialect.name), "DATETIME_TYPE", None)
+        return dialect.type_descriptor(server_type or self.impl)
 
     def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
         if value is None:
@@ -84,9 +80,13 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _enforce_foreign_keys)
 
-    def check(self) -> None:
+    def check(self) -> str | None:
         with self.engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
+        return "embedded" if self.engine.dialect.name == "sqlite" else None
+
+    def close(self) -> None:
+        self.engine.dispose()
 
 
 def _engine_options(url: str) -> dict[str, Any]:
@@ -95,19 +95,19 @@ def _engine_options(url: str) -> dict[str, Any]:
         return {"connect_args": {"check_same_thread": False}, "poolclass": sa.StaticPool}
     if url.startswith("sqlite"):
         return {"connect_args": {"check_same_thread": False}}
-{%- if cookiecutter.database == "postgresql" %}
-    # Bounded waits, so that an unreachable server costs a request seconds, not minutes.
-    return {"connect_args": {"connect_timeout": 3}, "pool_timeout": 5}
-{%- elif cookiecutter.database == "mariadb" %}
-    # Bounded waits, so that an unreachable server costs a request seconds, not minutes.
-    return {
-        "connect_args": {"connect_timeout": 3, "read_timeout": 10, "write_timeout": 10},
-        "pool_timeout": 5,
-        "pool_recycle": 3600,
-    }
-{%- else %}
-    return {}
-{%- endif %}
+    # Bounded waits come from the server's own module, so that an unreachable server costs a
+    # request seconds, not minutes.
+    server = server_module(sa.engine.make_url(url).get_backend_name())
+    options: dict[str, Any] = getattr(server, "ENGINE_OPTIONS", {})
+    return options
+
+
+def server_module(backend: str) -> ModuleType | None:
+    """The dependency module of a database server (its ``BACKENDS`` name the dialect), if any."""
+    for module in dependencies.modules():
+        if backend in getattr(module, "BACKENDS", ()):
+            return module
+    return None
 
 
 def _enforce_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
@@ -120,6 +120,10 @@ def _enforce_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
 def init_app(app: Flask) -> None:
     database = Database(app.config["DATABASE_URL"])
     app.extensions[EXTENSION] = database
+    wiring.register(
+        app,
+        wiring.Dependency("database", database.check, required=True, close=database.close),
+    )
     app.teardown_appcontext(_close_session)
     app.cli.add_command(db_cli)
     if app.config.get("EMBEDDED_DATABASE"):

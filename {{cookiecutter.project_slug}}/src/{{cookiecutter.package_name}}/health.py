@@ -1,49 +1,25 @@
-"""Liveness (``/healthz``: the process answers) and readiness (``/readyz``: every configured
-dependency answers within a short timeout; 503 naming those that do not)."""
+"""Liveness (``/healthz``: the process answers) and readiness (``/readyz``: every registered
+dependency is checked within one short deadline).
+
+Readiness fails (503) only for a dependency the service cannot work without (its database). One
+it is built to survive (a cache, a broker behind the outbox, an upstream behind its circuit
+breaker) is reported as degraded while the status stays 200: an orchestrator must not take every
+replica out of rotation for an outage the service rides out.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from . import (
-{%- if cookiecutter.cache == "redis" %}
-    cache,
-{%- endif %}
-    db,
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-    events,
-{%- endif %}
-{%- if cookiecutter.upstream_api == "yes" %}
-    pricing,
-{%- endif %}
-)
+from . import wiring
 from .problems import problem_response
 
 bp = Blueprint("health", __name__)
 # Checks run in threads, so that one that hangs (a paused server) costs /readyz its timeout, not
 # the caller's patience. The pool is shared and small: readiness probes are infrequent.
 _checks_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="readiness")
-
-
-def dependency_checks() -> dict[str, Callable[[], None]]:
-    """One check per configured dependency; each raises when its dependency is not usable."""
-    checks: dict[str, Callable[[], None]] = {"database": db.database().check}
-{%- if cookiecutter.cache == "redis" %}
-    if current_app.config["REDIS_URL"]:
-        checks["cache"] = cache.order_cache().check
-{%- endif %}
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-    if current_app.config["BROKER_URL"]:
-        checks["broker"] = events.publisher().check
-{%- endif %}
-{%- if cookiecutter.upstream_api == "yes" %}
-    if current_app.config["PRICING_URL"]:
-        checks["pricing"] = pricing.client().check
-{%- endif %}
-    return checks
 
 
 @bp.get("/healthz")
@@ -53,23 +29,31 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
+    dependencies = wiring.registered(current_app)
     timeout = float(current_app.config["READINESS_TIMEOUT_SECONDS"])
-    futures = {name: _checks_pool.submit(check) for name, check in dependency_checks().items()}
+    futures = {name: _checks_pool.submit(d.check) for name, d in sorted(dependencies.items())}
     # One deadline for all checks, which run side by side: /readyz answers within the timeout.
     wait(futures.values(), timeout=timeout)
-    results = {name: _outcome(future, timeout) for name, future in futures.items()}
-    down = sorted(name for name, outcome in results.items() if outcome != "ok")
+    checks = {name: _outcome(future, timeout) for name, future in futures.items()}
+    failing = [name for name, future in futures.items() if not _succeeded(future)]
+    down = [name for name in failing if dependencies[name].required]
     if down:
-        return problem_response(
-            503, "Service Unavailable", f"Not ready: {', '.join(down)} down.", checks=results
-        )
-    return jsonify({"status": "ready", "checks": results})
+        detail = f"Not ready: {', '.join(down)} down."
+        return problem_response(503, "Service Unavailable", detail, checks=checks)
+    if failing:
+        return jsonify({"status": "degraded", "degraded": failing, "checks": checks})
+    return jsonify({"status": "ready", "checks": checks})
 
 
-def _outcome(future: Future[None], timeout: float) -> str:
+def _succeeded(future: Future[str | None]) -> bool:
+    return future.done() and future.exception() is None
+
+
+def _outcome(future: Future[str | None], timeout: float) -> str:
+    """``ok``, the check's own note (such as ``embedded``), or why it failed."""
     if not future.done():
         return f"timed out after {timeout:g} s"
     error = future.exception()
     if error is not None:
         return f"{type(error).__name__}: {error}"
-    return "ok"
+    return future.result() or "ok"

@@ -10,7 +10,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from .schemas import MAX_ID, NewOrder
+from . import orders
+from .schemas import MAX_ID
 
 bp = Blueprint("openapi", __name__)
 # JSON quoting keeps any name a valid literal; the formatter would prefer other quotes for some.
@@ -80,6 +81,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 
 
 def document() -> dict[str, Any]:
+    """The document of the current app (its price source decides what a new order holds)."""
+    source = orders.prices()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -109,11 +112,11 @@ def document() -> dict[str, Any]:
                         "413": _problem("Body too large"),
                         "415": _problem("Not JSON"),
                         "422": _problem("Invalid fields"),
-{%- if cookiecutter.upstream_api == "yes" %}
-                        "502": _problem("Pricing service failed"),
-                        "503": _problem("Pricing service unavailable (circuit open)"),
-                        "504": _problem("Pricing service timed out"),
-{%- endif %}
+                        "503": _problem("A dependency is unavailable"),
+                        **{
+                            str(status): _problem(description)
+                            for status, description in source.problems.items()
+                        },
                     },
                 },
                 "get": {
@@ -178,7 +181,7 @@ def document() -> dict[str, Any]:
         },
         "components": {
             "schemas": {
-                "NewOrder": NewOrder.model_json_schema(),
+                "NewOrder": source.request_model.model_json_schema(),
                 "Order": ORDER_SCHEMA,
                 "OrderPage": {
                     "type": "object",

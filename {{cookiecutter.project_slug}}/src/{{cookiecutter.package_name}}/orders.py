@@ -1,53 +1,102 @@
-"""The orders resource: create, read (through the cache when there is one), list, cancel."""
+"""The orders resource: create, read, list, cancel.
+
+It names none of the optional dependencies. They join in through what they register:
+
+- a price source (``register_prices``): where a new order's unit price comes from, and which
+  request model it needs;
+- a reader (``register_reader``): how an order document is read, such as through a cache;
+- the signals ``order_recorded`` (inside the transaction that stores a change: whatever a receiver
+  adds to the session is committed with the order, or not at all) and ``order_committed`` (after
+  the commit).
+"""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, jsonify, request, url_for
+from blinker import Namespace
+from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import (
-{%- if cookiecutter.cache == "redis" %}
-    cache,
-{%- endif %}
-    db,
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-    events,
-{%- endif %}
-{%- if cookiecutter.upstream_api == "yes" %}
-    pricing,
-{%- endif %}
-)
+from . import db
 from .models import CANCELLED, CREATED, Order
 from .problems import Problem
 from .schemas import MAX_ID, NewOrder, PageQuery
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+PRICES = "{{ cookiecutter.package_name }}.orders.prices"
+READER = "{{ cookiecutter.package_name }}.orders.reader"
 Model = TypeVar("Model", bound=BaseModel)
+Document = dict[str, Any]
+
+_signals = Namespace()
+order_recorded = _signals.signal("order-recorded")
+order_committed = _signals.signal("order-committed")
+
+
+@dataclass(frozen=True)
+class Price:
+    unit_price: Decimal
+    currency: str
+
+
+class PriceSource(Protocol):
+    """Where new orders get their price."""
+
+    @property
+    def request_model(self) -> type[NewOrder]:
+        """What ``POST /orders`` accepts (the OpenAPI document shows it)."""
+        ...
+
+    @property
+    def problems(self) -> dict[int, str]:
+        """The statuses ``POST /orders`` may answer when pricing fails, documented."""
+        ...
+
+    def price_for(self, new: NewOrder) -> Price: ...
+
+
+# Reads an order's document; given the id and the database read, which it may avoid.
+Reader = Callable[[int, Callable[[], Document]], Document]
+
+
+def register_prices(app: Flask, source: PriceSource) -> None:
+    app.extensions[PRICES] = source
+
+
+def register_reader(app: Flask, reader: Reader) -> None:
+    app.extensions[READER] = reader
+
+
+def prices() -> PriceSource:
+    source: PriceSource = current_app.extensions[PRICES]
+    return source
+
+
+def _read_from_database(_order_id: int, load: Callable[[], Document]) -> Document:
+    return load()
 
 
 @bp.post("")
 def create_order() -> tuple[Response, int, dict[str, str]]:
-    new = _validated(NewOrder, _json_object())
+    source = prices()
+    new = _validated(source.request_model, _json_object())
     key = _idempotency_key()
     if key and (existing := _order_by_idempotency_key(key)) is not None:
         return jsonify(existing.to_dict()), 200, {"Location": _location(existing)}
-{%- if cookiecutter.upstream_api == "yes" %}
-    price = pricing.client().price_of(new.sku)
-    unit_price, currency = price.unit_price, price.currency
-{%- else %}
-    unit_price, currency = new.unit_price, new.currency
-{%- endif %}
+    price = source.price_for(new)
     order = Order(
         sku=new.sku,
         quantity=new.quantity,
-        unit_price=unit_price,
-        currency=currency,
+        unit_price=price.unit_price,
+        currency=price.currency,
         idempotency_key=key,
     )
     order.change_status(CREATED)
@@ -55,10 +104,7 @@ def create_order() -> tuple[Response, int, dict[str, str]]:
     session.add(order)
     try:
         session.flush()
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-        # Same transaction as the order: the event is kept even when the broker is down.
-        events.record(session, "order.created", order.to_dict())
-{%- endif %}
+        order_recorded.send(_app(), session=session, order=order, change=CREATED)
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -66,25 +112,14 @@ def create_order() -> tuple[Response, int, dict[str, str]]:
         if winner is None:
             raise
         return jsonify(winner.to_dict()), 200, {"Location": _location(winner)}
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-    events.publisher().relay(session)
-{%- endif %}
+    order_committed.send(_app(), session=session, order=order, change=CREATED)
     return jsonify(order.to_dict()), 201, {"Location": _location(order)}
 
 
 @bp.get("/<int:order_id>")
 def get_order(order_id: int) -> Response:
-{%- if cookiecutter.cache == "redis" %}
-    orders_cache = cache.order_cache()
-    cached = orders_cache.get(order_id)
-    if cached is not None:
-        return jsonify(cached)
-    document = _existing_order(order_id).to_dict()
-    orders_cache.put(order_id, document)
-    return jsonify(document)
-{%- else %}
-    return jsonify(_existing_order(order_id).to_dict())
-{%- endif %}
+    reader: Reader = current_app.extensions.get(READER, _read_from_database)
+    return jsonify(reader(order_id, lambda: _existing_order(order_id).to_dict()))
 
 
 @bp.get("")
@@ -104,14 +139,19 @@ def cancel_order(order_id: int) -> Response:
     order.change_status(CANCELLED)
     session = db.session()
     try:
+        order_recorded.send(_app(), session=session, order=order, change=CANCELLED)
         session.commit()
     except StaleDataError:
         session.rollback()
         raise Problem(409, "Conflict", f"Order {order_id} was changed meanwhile; retry.") from None
-{%- if cookiecutter.cache == "redis" %}
-    cache.order_cache().invalidate(order_id)
-{%- endif %}
+    order_committed.send(_app(), session=session, order=order, change=CANCELLED)
     return jsonify(order.to_dict())
+
+
+def _app() -> Flask:
+    """The app itself, the sender receivers were connected for (``current_app`` is a proxy)."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    return app
 
 
 def _existing_order(order_id: int) -> Order:

@@ -1,10 +1,9 @@
-"""The integration layer: the app in process against real dependencies in containers
-{%- if cookiecutter.upstream_api == "yes" %} and a
-virtualized upstream (WireMock){% endif %}.
+"""The integration layer: the app in process against real dependencies in containers.
 
-Fixtures come from one module per dependency in ``tests/fixtures``. They are imported here rather
-than listed in ``pytest_plugins``, which pytest accepts only in the rootdir's conftest: this
-layer also runs as part of a plain ``pytest``. Each module exports its fixtures and hooks.
+Each dependency has a fixture module in ``tests/fixtures`` exporting its fixtures; every module
+there is taken in (rather than listed in ``pytest_plugins``, which pytest accepts only in the
+rootdir's conftest: this layer also runs as part of a plain ``pytest``), so that this file names
+no dependency. ``service_config`` merges each module's ``<dependency>_settings``.
 """
 
 from __future__ import annotations
@@ -14,56 +13,28 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.fixtures.database import *  # noqa: F403
-from tests.fixtures.docker import *  # noqa: F403
-{%- if cookiecutter.database == "postgresql" %}
-from tests.fixtures.postgresql import *  # noqa: F403
-{%- elif cookiecutter.database == "mariadb" %}
-from tests.fixtures.mariadb import *  # noqa: F403
-{%- endif %}
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-from tests.fixtures.rabbitmq import *  # noqa: F403
-{%- endif %}
-{%- if cookiecutter.cache == "redis" %}
-from tests.fixtures.redis import *  # noqa: F403
-{%- endif %}
-{%- if cookiecutter.upstream_api == "yes" %}
-from tests.fixtures.wiremock import *  # noqa: F403
-{%- endif %}
-
 from ..orders_api import Orders
+from ..plugins import dependency_names, gather, settings_fixtures
+
+FIXTURES = gather("tests.fixtures")
+globals().update(FIXTURES)
+# Every dependency the service is configured with here, the database first.
+DEPENDENCIES = ["database", *dependency_names(FIXTURES)]
 
 
 @pytest.fixture
-def service_config(
-    database_url: str,
-{%- if cookiecutter.cache == "redis" %}
-    cache_settings: dict[str, Any],
-{%- endif %}
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-    broker_settings: dict[str, Any],
-{%- endif %}
-{%- if cookiecutter.upstream_api == "yes" %}
-    pricing_settings: dict[str, Any],
-{%- endif %}
-) -> dict[str, Any]:
+def service_config(database_url: str, request: pytest.FixtureRequest) -> dict[str, Any]:
     """The service configured for the real dependencies, with short timeouts so that failure
     scenarios cost a fraction of a second."""
-    return {
+    config: dict[str, Any] = {
         "TESTING": True,
         "LOG_JSON": False,
         "DATABASE_URL": database_url,
         "READINESS_TIMEOUT_SECONDS": 0.5,
-{%- if cookiecutter.cache == "redis" %}
-        **cache_settings,
-{%- endif %}
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-        **broker_settings,
-{%- endif %}
-{%- if cookiecutter.upstream_api == "yes" %}
-        **pricing_settings,
-{%- endif %}
     }
+    for name in settings_fixtures(FIXTURES):
+        config.update(request.getfixturevalue(name))
+    return config
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import uuid
 import sqlalchemy as sa
 from flask import Flask
 
-from {{ cookiecutter.package_name }}.events import CONTENT_TYPE
+from {{ cookiecutter.package_name }}.dependencies.events import CONTENT_TYPE
 from tests.fixtures import docker
 from tests.fixtures.rabbitmq import EventQueue
 

@@ -1,4 +1,4 @@
-"""The schema is made by the Alembic migrations, on the real {{ cookiecutter.database }} engine."""
+"""The schema is made by the Alembic migrations, on the real database engine."""
 
 from __future__ import annotations
 
@@ -7,18 +7,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from {{ cookiecutter.package_name }} import db
+from {{ cookiecutter.package_name }} import db, dependencies
 from {{ cookiecutter.package_name }}.db import Base
 from tests.fixtures.database import Migrations
 
-TABLES = {
-    "alembic_version",
-    "orders",
-    "order_status_changes",
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-    "outbox",
-{%- endif %}
-}
+# Every table of the models, a dependency's own (such as an outbox) included.
+dependencies.modules()
+TABLES = {"alembic_version", "orders", "order_status_changes", *Base.metadata.tables}
 
 
 def test_upgrade_to_head_makes_every_table(migrations: Migrations) -> None:

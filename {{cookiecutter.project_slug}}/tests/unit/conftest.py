@@ -1,73 +1,38 @@
 """The unit layer: the app in process, every boundary replaced, the network forbidden.
 
-Each test gets its own app, with every chosen dependency configured and answered in process:
-
-- the database: SQLite in memory (one shared connection), its tables made with ``create_all``;
-{%- if cookiecutter.cache == "redis" %}
-- Redis: ``FakeRedis``, handed out by a patched ``redis.Redis.from_url``;
-{%- endif %}
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-- the broker: kombu's in-process ``memory://`` transport, an exchange per test;
-{%- endif %}
-{%- if cookiecutter.upstream_api == "yes" %}
-- the pricing service: ``responses``, which answers ``requests`` without a socket;
-{%- endif %}
-
-and any real socket or DNS lookup fails the test (pytest-socket).
+Each test gets its own app, with every dependency of the bake configured and answered in process:
+the database is SQLite in memory (one shared connection), its tables made with ``create_all``;
+each other dependency has a module of fakes in ``fakes/`` (taken in below, whichever exist) whose
+``<dependency>_settings`` fixture points the app at its fake. Any real socket or DNS lookup fails
+the test (pytest-socket).
 """
 
 from __future__ import annotations
 
 import os
-{%- if cookiecutter.upstream_api == "yes" %}
-import re
-{%- endif %}
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-import uuid
-{%- endif %}
 from collections.abc import Callable, Iterator
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-from dataclasses import dataclass
-{%- endif %}
 from decimal import Decimal
-{%- if cookiecutter.cache == "redis" or cookiecutter.message_broker == "rabbitmq" %}
 from typing import Any
-{%- endif %}
-{%- if cookiecutter.cache == "redis" %}
-from unittest import mock
-{%- endif %}
 
 import pytest
-{%- if cookiecutter.cache == "redis" %}
-import redis
-{%- endif %}
-{%- if cookiecutter.upstream_api == "yes" %}
-import responses
-{%- endif %}
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-from kombu import Connection, Exchange, Queue
-{%- endif %}
 from pytest_socket import disable_socket
 
-from {{ cookiecutter.package_name }} import create_app, db
+from {{ cookiecutter.package_name }} import create_app, db, wiring
 from {{ cookiecutter.package_name }}.db import Base
 from {{ cookiecutter.package_name }}.models import CREATED, Order
 
 from ..orders_api import Orders
-{%- if cookiecutter.upstream_api == "yes" or cookiecutter.cache == "redis" %}
-{% endif %}
-{%- if cookiecutter.upstream_api == "yes" %}
-PRICING_URL = "http://pricing.test"
-PRICING_RETRIES = 2
-PRICING_BREAKER_FAIL_MAX = 3
-UNIT_PRICE = "12.50"
-{%- endif %}
-{%- if cookiecutter.cache == "redis" %}
-REDIS_URL = "redis://cache.test:6379/0"
-{%- endif %}
+from ..plugins import dependency_names, gather, settings_fixtures
+
+FAKES = gather("tests.unit.fakes")
+globals().update(FAKES)
+# Every dependency the unit configuration points at, the database included, in name order.
+CONFIGURED = sorted(["database", *dependency_names(FAKES)])
+
+MakeApp = Callable[..., Flask]
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -81,136 +46,25 @@ def _no_flask_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # FLASK_* variables of the developer's shell must not point unit tests at real services.
     for name in [name for name in os.environ if name.startswith("FLASK_")]:
         monkeypatch.delenv(name)
-{%- if cookiecutter.cache == "redis" %}
-
-
-class FakeRedis:
-    """The part of ``redis.Redis`` the cache uses, in memory; ``down`` makes every call fail."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, bytes] = {}
-        self.ttls: dict[str, int | None] = {}
-        self.down = False
-
-    def _reachable(self) -> None:
-        if self.down:
-            raise redis.ConnectionError("Error 111 connecting to cache.test:6379: refused.")
-
-    def get(self, key: str) -> bytes | None:
-        self._reachable()
-        return self.values.get(key)
-
-    def set(self, key: str, value: str, ex: int | None = None, **_options: Any) -> bool:
-        self._reachable()
-        self.values[key] = value.encode()
-        self.ttls[key] = ex
-        return True
-
-    def delete(self, *keys: str) -> int:
-        self._reachable()
-        removed = [key for key in keys if self.values.pop(key, None) is not None]
-        return len(removed)
-
-    def ping(self) -> bool:
-        self._reachable()
-        return True
 
 
 @pytest.fixture
-def fake_redis() -> Iterator[FakeRedis]:
-    fake = FakeRedis()
-    with mock.patch.object(redis.Redis, "from_url", return_value=fake):
-        yield fake
-{%- endif %}
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-
-
-@dataclass
-class Broker:
-    """kombu's in-process broker, with an exchange for this test and a queue bound to it."""
-
-    exchange: str
-    queue: Queue
-    connection: Connection
-
-    def messages(self) -> list[Any]:
-        """Every message waiting in the queue, oldest first (they are consumed)."""
-        bound = self.queue(self.connection.default_channel)
-        received = []
-        while (message := bound.get(no_ack=True)) is not None:
-            received.append(message)
-        return received
+def service_config(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Every dependency of the bake configured, each answered by its fake."""
+    config: dict[str, Any] = {"TESTING": True, "DATABASE_URL": "sqlite://"}
+    for name in settings_fixtures(FAKES):
+        config.update(request.getfixturevalue(name))
+    return config
 
 
 @pytest.fixture
-def broker() -> Iterator[Broker]:
-    name = f"orders-{uuid.uuid4().hex}"
-    exchange = Exchange(name, type="topic", durable=True)
-    queue = Queue(f"{name}-all", exchange=exchange, routing_key="#")
-    with Connection("memory://localhost/") as connection:
-        queue(connection.default_channel).declare()
-        yield Broker(name, queue, connection)
-{%- endif %}
-{%- if cookiecutter.upstream_api == "yes" %}
-
-
-@pytest.fixture(autouse=True)
-def upstream() -> Iterator[responses.RequestsMock]:
-    """The pricing service: every SKU costs ``UNIT_PRICE`` EUR unless a test says otherwise.
-
-    Active in every test, so that no HTTP call can leave the process. A test that wants other
-    answers calls ``upstream.reset()`` first (``responses`` would otherwise use each of two
-    matching answers once)."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
-        mocked.add(
-            responses.GET,
-            re.compile(rf"{PRICING_URL}/prices/[^/]+"),
-            json={"unit_price": UNIT_PRICE, "currency": "EUR"},
-        )
-        mocked.add(responses.GET, f"{PRICING_URL}/health", json={"status": "ok"})
-        yield mocked
-{%- endif %}
-
-
-def unit_config() -> dict[str, object]:
-    """Every chosen dependency configured, each answered in process."""
-    return {
-        "TESTING": True,
-        "DATABASE_URL": "sqlite://",
-{%- if cookiecutter.cache == "redis" %}
-        "REDIS_URL": REDIS_URL,
-{%- endif %}
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-        "BROKER_URL": "memory://",
-{%- endif %}
-{%- if cookiecutter.upstream_api == "yes" %}
-        "PRICING_URL": PRICING_URL,
-        "PRICING_RETRIES": PRICING_RETRIES,
-        "PRICING_BACKOFF_SECONDS": 0,
-        "PRICING_BREAKER_FAIL_MAX": PRICING_BREAKER_FAIL_MAX,
-{%- endif %}
-    }
-
-
-MakeApp = Callable[..., Flask]
-
-
-@pytest.fixture
-def make_app(
-{%- if cookiecutter.cache == "redis" %}fake_redis: FakeRedis{% endif %}
-{%- if cookiecutter.cache == "redis" and cookiecutter.message_broker == "rabbitmq" %}, {% endif %}
-{%- if cookiecutter.message_broker == "rabbitmq" %}broker: Broker{% endif -%}
-) -> Iterator[MakeApp]:
+def make_app(service_config: dict[str, Any]) -> Iterator[MakeApp]:
     """Builds an app from the unit configuration and ``overrides``; its schema is made unless
-    ``schema=False``. Engines are disposed of after the test."""
+    ``schema=False``. What the apps hold is released after the test."""
     apps: list[Flask] = []
 
     def make(schema: bool = True, **overrides: object) -> Flask:
-        config = unit_config()
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-        config["BROKER_EXCHANGE"] = broker.exchange
-{%- endif %}
-        app = create_app({**config, **overrides})
+        app = create_app({**service_config, **overrides})
         apps.append(app)
         if schema:
             Base.metadata.create_all(engine_of(app), checkfirst=False)
@@ -218,7 +72,7 @@ def make_app(
 
     yield make
     for app in apps:
-        engine_of(app).dispose()
+        wiring.close(app)
 
 
 @pytest.fixture
@@ -260,3 +114,24 @@ def count_rows(app: Flask, table: str) -> int:
     with engine_of(app).connect() as connection:
         count: int = connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: S608
     return count
+
+
+def assert_degraded(client: FlaskClient, name: str) -> str:
+    """Asserts /readyz stays 200 and reports ``name`` alone as degraded; returns its outcome."""
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["status"] == "degraded"
+    assert body["degraded"] == [name]
+    assert sorted(body["checks"]) == CONFIGURED
+    outcome: str = body["checks"][name]
+    return outcome
+
+
+def assert_invalid_field(app: Flask, client: FlaskClient, body: dict[str, Any], field: str) -> None:
+    """Asserts ``POST /orders`` with ``body`` is a 422 naming ``field``, and stores nothing."""
+    response = client.post("/orders", json=body)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    assert field in [error["field"] for error in response.get_json()["errors"]]
+    assert count_rows(app, "orders") == 0

@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
+import fakeredis
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from {{ cookiecutter.package_name }}.cache import OrderCache
+from {{ cookiecutter.package_name }}.dependencies.cache import OrderCache
 
 from ..orders_api import Orders
-from .conftest import FakeRedis, MakeApp, engine_of
+from .conftest import MakeApp, engine_of
 
 
 @pytest.fixture
 def app(make_app: MakeApp) -> Flask:
     return make_app(CACHE_TTL_SECONDS=45)
+
+
+def cached(fake_redis: fakeredis.FakeRedis, key: str) -> Any:
+    """The document cached under ``key`` (the test fails if there is none)."""
+    raw = fake_redis.get(key)
+    assert raw is not None, f"nothing cached under {key}"
+    return json.loads(raw)
 
 
 def change_sku_behind_the_service(app: Flask, order_id: int, sku: str) -> None:
@@ -28,17 +37,17 @@ def change_sku_behind_the_service(app: Flask, order_id: int, sku: str) -> None:
 
 
 def test_first_read_fills_the_cache_with_the_configured_ttl(
-    orders: Orders, fake_redis: FakeRedis
+    orders: Orders, fake_redis: fakeredis.FakeRedis
 ) -> None:
     order_id = orders.created_id()
     key = OrderCache.key(order_id)
-    assert key not in fake_redis.values
+    assert not fake_redis.exists(key)
 
     response = orders.get(order_id)
 
     assert response.status_code == 200
-    assert json.loads(fake_redis.values[key]) == response.get_json()
-    assert fake_redis.ttls[key] == 45
+    assert cached(fake_redis, key) == response.get_json()
+    assert fake_redis.ttl(key) == 45
 
 
 def test_second_read_is_served_from_the_cache(app: Flask, orders: Orders) -> None:
@@ -52,41 +61,43 @@ def test_second_read_is_served_from_the_cache(app: Flask, orders: Orders) -> Non
     assert response.get_json()["sku"] == "CACHED"
 
 
-def test_cancel_invalidates_the_cached_order(orders: Orders, fake_redis: FakeRedis) -> None:
+def test_cancel_invalidates_the_cached_order(
+    orders: Orders, fake_redis: fakeredis.FakeRedis
+) -> None:
     order_id = orders.created_id()
     orders.get(order_id)
 
     orders.cancel(order_id)
 
-    assert OrderCache.key(order_id) not in fake_redis.values
+    assert not fake_redis.exists(OrderCache.key(order_id))
     assert orders.get(order_id).get_json()["status"] == "cancelled"
 
 
-def test_unknown_order_is_not_cached(orders: Orders, fake_redis: FakeRedis) -> None:
+def test_unknown_order_is_not_cached(orders: Orders, fake_redis: fakeredis.FakeRedis) -> None:
     response = orders.get(999)
 
     assert response.status_code == 404
-    assert fake_redis.values == {}
+    assert fake_redis.keys() == []
 
 
 def test_an_unreadable_entry_is_replaced_by_the_database_copy(
-    orders: Orders, fake_redis: FakeRedis
+    orders: Orders, fake_redis: fakeredis.FakeRedis
 ) -> None:
     order_id = orders.created_id("SOUND")
-    fake_redis.values[OrderCache.key(order_id)] = b"{cut short"
+    fake_redis.set(OrderCache.key(order_id), b"{cut short")
 
     response = orders.get(order_id)
 
     assert response.status_code == 200
     assert response.get_json()["sku"] == "SOUND"
-    assert json.loads(fake_redis.values[OrderCache.key(order_id)])["sku"] == "SOUND"
+    assert cached(fake_redis, OrderCache.key(order_id))["sku"] == "SOUND"
 
 
 def test_reads_come_from_the_database_when_redis_is_down(
-    app: Flask, orders: Orders, fake_redis: FakeRedis, caplog: pytest.LogCaptureFixture
+    orders: Orders, redis_server: fakeredis.FakeServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     order_id = orders.created_id("STORED")
-    fake_redis.down = True
+    redis_server.connected = False
 
     with caplog.at_level(logging.WARNING):
         response = orders.get(order_id)
@@ -96,9 +107,11 @@ def test_reads_come_from_the_database_when_redis_is_down(
     assert any("cache read failed" in record.getMessage() for record in caplog.records)
 
 
-def test_cancel_succeeds_when_redis_is_down(orders: Orders, fake_redis: FakeRedis) -> None:
+def test_cancel_succeeds_when_redis_is_down(
+    orders: Orders, redis_server: fakeredis.FakeServer
+) -> None:
     order_id = orders.created_id()
-    fake_redis.down = True
+    redis_server.connected = False
 
     response = orders.cancel(order_id)
 
@@ -107,7 +120,7 @@ def test_cancel_succeeds_when_redis_is_down(orders: Orders, fake_redis: FakeRedi
 
 
 def test_without_a_redis_url_reads_go_to_the_database(
-    make_app: MakeApp, fake_redis: FakeRedis
+    make_app: MakeApp, fake_redis: fakeredis.FakeRedis
 ) -> None:
     app = make_app(REDIS_URL=None)
     orders = Orders(app.test_client())
@@ -116,4 +129,27 @@ def test_without_a_redis_url_reads_go_to_the_database(
     change_sku_behind_the_service(app, order_id, "CHANGED")
 
     assert orders.get(order_id).get_json()["sku"] == "CHANGED"
-    assert fake_redis.values == {}
+    assert fake_redis.keys() == []
+
+
+def test_creating_an_order_never_waits_on_the_cache(
+    orders: Orders, redis_server: fakeredis.FakeServer
+) -> None:
+    redis_server.connected = False
+
+    assert orders.create().status_code == 201
+
+
+def test_readiness_stays_200_and_reports_the_cache_degraded_when_redis_is_down(
+    orders: Orders, redis_server: fakeredis.FakeServer
+) -> None:
+    redis_server.connected = False
+
+    response = orders.client.get("/readyz")
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "degraded"
+    assert body["degraded"] == ["cache"]
+    assert body["checks"]["cache"].startswith("ConnectionError")
+    assert body["checks"]["database"] == "embedded"

@@ -67,23 +67,6 @@ def test_money_is_kept_as_text_on_sqlite(engine: sa.Engine) -> None:
 
 def test_money_is_rounded_to_the_cent(engine: sa.Engine) -> None:
     assert stored(engine, amount=Decimal("2.675")).amount == Decimal("2.68")
-{%- if cookiecutter.database != "sqlite" %}
-
-
-def test_money_is_numeric_12_2_on_{{ cookiecutter.database }}() -> None:
-{%- if cookiecutter.database == "postgresql" %}
-    url = "postgresql+psycopg://"
-{%- else %}
-    url = "mariadb+pymysql://"
-{%- endif %}
-    # A mock engine has the dialect and no driver or server.
-    dialect = sa.create_mock_engine(url, executor=lambda *_: None).dialect
-
-    compiled = str(sa.schema.CreateTable(VALUES).compile(dialect=dialect))
-
-    assert "amount NUMERIC(12, 2)" in compiled
-    assert Money().process_bind_param(Decimal("1.5"), dialect) == Decimal("1.50")
-{%- endif %}
 
 
 def test_utc_datetime_comes_back_aware_and_in_utc(engine: sa.Engine) -> None:

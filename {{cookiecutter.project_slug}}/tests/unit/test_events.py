@@ -9,15 +9,17 @@ from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from kombu.exceptions import OperationalError
 
-from {{ cookiecutter.package_name }} import events
-from {{ cookiecutter.package_name }}.events import OutboxMessage
+from {{ cookiecutter.package_name }}.dependencies import events
+from {{ cookiecutter.package_name }}.dependencies.events import OutboxMessage
 
 from ..orders_api import Orders
-from .conftest import Broker, count_rows, engine_of
+from .conftest import MakeApp, assert_degraded, count_rows, engine_of
+from .fakes.events import Broker
 
 
 def outbox(app: Flask) -> list[dict[str, Any]]:
@@ -131,3 +133,26 @@ def test_an_order_whose_event_cannot_be_stored_is_not_stored_either(
     assert count_rows(app, "orders") == 0
     assert outbox(app) == []
     assert broker.messages() == []
+
+
+def test_readiness_stays_200_and_reports_the_broker_degraded_when_it_is_down(app: Flask) -> None:
+    with broker_down():
+        outcome = assert_degraded(app.test_client(), "broker")
+
+    assert "Connection refused" in outcome
+
+
+def test_without_a_broker_url_events_stay_in_process_and_readiness_says_so(
+    make_app: MakeApp,
+) -> None:
+    response = make_app(BROKER_URL=None).test_client().get("/readyz")
+
+    assert response.status_code == 200
+    assert response.get_json()["checks"]["broker"] == "embedded"
+
+
+def test_the_production_configuration_refuses_to_start_without_a_broker_url(
+    make_app: MakeApp,
+) -> None:
+    with pytest.raises(RuntimeError, match="FLASK_BROKER_URL is not set"):
+        make_app(BROKER_URL=None, EMBEDDED_DEFAULTS=False)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
@@ -15,6 +17,13 @@ from {{ cookiecutter.package_name }}.openapi import document
 from .test_errors import REJECTED_BY_AN_OPERATION
 
 UNDOCUMENTED_METHODS = {"HEAD", "OPTIONS"}
+
+
+@pytest.fixture(autouse=True)
+def _app_context(app: Flask) -> Iterator[None]:
+    # The document describes an app: what a new order holds depends on its price source.
+    with app.app_context():
+        yield
 
 
 def openapi_path(rule: str) -> str:

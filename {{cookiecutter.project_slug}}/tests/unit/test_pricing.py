@@ -3,6 +3,7 @@ circuit breaker, each seen by the client as a clear status and never as a 500 or
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -11,14 +12,9 @@ import requests
 import responses
 from flask import Flask
 
-from ..orders_api import Orders
-from .conftest import (
-    PRICING_BREAKER_FAIL_MAX,
-    PRICING_RETRIES,
-    PRICING_URL,
-    MakeApp,
-    count_rows,
-)
+from ..orders_api import Orders, order_body
+from .conftest import MakeApp, assert_degraded, assert_invalid_field, count_rows
+from .fakes.pricing import PRICING_BREAKER_FAIL_MAX, PRICING_RETRIES, PRICING_URL
 
 PRICE_URL = f"{PRICING_URL}/prices/SKU-1"
 
@@ -200,17 +196,6 @@ def test_circuit_lets_a_trial_call_through_after_its_reset_time(
     assert len(upstream.calls) == 1
 
 
-def test_without_a_pricing_url_create_is_503_and_calls_nothing(
-    make_app: MakeApp, upstream: responses.RequestsMock
-) -> None:
-    orders = Orders(make_app(PRICING_URL=None).test_client())
-
-    detail = assert_problem(orders, 503)
-
-    assert "No pricing service" in detail
-    assert len(upstream.calls) == 0
-
-
 def test_an_invalid_order_is_rejected_before_the_upstream_is_asked(
     orders: Orders, upstream: responses.RequestsMock
 ) -> None:
@@ -230,3 +215,69 @@ def test_a_retried_create_does_not_ask_for_the_price_again(
 
     assert (first.status_code, again.status_code) == (201, 200)
     assert len(upstream.calls) == calls_for_the_first == 1
+
+
+HEALTH_URL = f"{PRICING_URL}/health"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        pytest.param(responses.Response(responses.GET, HEALTH_URL, status=500), id="5xx"),
+        pytest.param(responses.Response(responses.GET, HEALTH_URL, status=404), id="no endpoint"),
+        pytest.param(
+            responses.Response(responses.GET, HEALTH_URL, body=requests.ConnectionError("refused")),
+            id="refused",
+        ),
+    ],
+)
+def test_readiness_stays_200_and_reports_pricing_degraded_when_it_fails(
+    app: Flask, upstream: responses.RequestsMock, failure: responses.Response
+) -> None:
+    upstream.reset()
+    upstream.add(failure)
+
+    assert_degraded(app.test_client(), "pricing")
+
+
+def test_without_a_pricing_url_orders_are_priced_from_the_embedded_list(
+    make_app: MakeApp, upstream: responses.RequestsMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        client = make_app(PRICING_URL=None).test_client()
+    orders = Orders(client)
+
+    created = orders.create("SKU-2", 3)
+    unknown = orders.create("SKU-404")
+    ready = client.get("/readyz")
+
+    assert created.status_code == 201, created.get_data(as_text=True)
+    assert (created.get_json()["unit_price"], created.get_json()["total"]) == ("3.99", "11.97")
+    assert unknown.status_code == 422
+    assert ready.get_json()["checks"]["pricing"] == "embedded"
+    assert len(upstream.calls) == 0  # no HTTP call at all
+    assert any("embedded price list" in record.getMessage() for record in caplog.records)
+
+
+def test_the_production_configuration_refuses_to_start_without_a_pricing_url(
+    make_app: MakeApp,
+) -> None:
+    with pytest.raises(RuntimeError, match="FLASK_PRICING_URL is not set"):
+        make_app(PRICING_URL=None, EMBEDDED_DEFAULTS=False)
+
+
+def test_total_is_exact_to_the_cent(orders: Orders, upstream: responses.RequestsMock) -> None:
+    upstream.reset()
+    upstream.add(
+        responses.GET, f"{PRICING_URL}/prices/CHEAP", json={"unit_price": "0.10", "currency": "EUR"}
+    )
+
+    order = orders.create("CHEAP", 3).get_json()
+
+    assert (order["unit_price"], order["total"]) == ("0.10", "0.30")
+
+
+def test_a_price_sent_by_the_client_is_refused(app: Flask) -> None:
+    body = {**order_body(), "unit_price": "1.00"}
+
+    assert_invalid_field(app, app.test_client(), body, "unit_price")

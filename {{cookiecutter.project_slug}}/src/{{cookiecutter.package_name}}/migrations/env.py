@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from alembic import context
 
-from {{ cookiecutter.package_name }} import (
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-    events,
-{%- endif %}
-    models,
-)
+from {{ cookiecutter.package_name }} import dependencies, models
 from {{ cookiecutter.package_name }}.db import Base
 
-# Imported for their tables: autogenerate compares them with the database.
+# Imported for their tables (a dependency may have its own): autogenerate compares them with the
+# database.
 assert models
-{%- if cookiecutter.message_broker == "rabbitmq" %}
-assert events
-{%- endif %}
+dependencies.modules()
 
 connection = context.config.attributes.get("connection")
 if connection is None:

@@ -5,33 +5,55 @@ backoff for idempotent GETs (urllib3's ``Retry``), and a circuit breaker (pybrea
 calling a failing upstream for a while. Failures reach the client as problems, never as a hang
 or a 500: a timeout is 504, a broken or failing upstream 502, an open circuit 503.
 The worst case of one call is about ``(retries + 1) * (connect + read timeout)`` plus the backoff.
+
+Without ``FLASK_PRICING_URL`` the service prices from a small embedded price list, so that
+``flask run`` on a fresh clone takes orders. That is for development only: it is logged as a
+warning at start, ``/readyz`` reports it as ``embedded``, and the production entry point
+(``wsgi.py``, which the container runs) refuses to start without a pricing URL.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import Annotated, Any
 
 import pybreaker
 import requests
 from flask import Flask, current_app
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import BaseModel, Field
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
-from .problems import Problem
+from .. import wiring
+from ..orders import Price, register_prices
+from ..problems import Problem
+from ..schemas import Currency, NewOrder
 
 EXTENSION = "{{ cookiecutter.package_name }}.pricing"
 RETRIED_STATUSES = (500, 502, 503, 504)
-
-
-@dataclass(frozen=True)
-class Price:
-    sku: str
-    unit_price: Decimal
-    currency: str
+PROBLEMS = {
+    502: "Pricing service failed",
+    503: "Pricing service unavailable (circuit open), or another dependency",
+    504: "Pricing service timed out",
+}
+SETTINGS: dict[str, Any] = {
+    # None prices from EMBEDDED_PRICES (development only; see the module's docstring).
+    "PRICING_URL": None,
+    "PRICING_CONNECT_TIMEOUT_SECONDS": 1.0,
+    "PRICING_READ_TIMEOUT_SECONDS": 2.0,
+    "PRICING_RETRIES": 2,
+    "PRICING_BACKOFF_SECONDS": 0.1,
+    "PRICING_BREAKER_FAIL_MAX": 5,
+    "PRICING_BREAKER_RESET_SECONDS": 30.0,
+}
+EMBEDDED_PRICES = {
+    "SKU-1": Price(Decimal("12.50"), "EUR"),
+    "SKU-2": Price(Decimal("3.99"), "EUR"),
+    "SKU-3": Price(Decimal("149.00"), "EUR"),
+}
+logger = logging.getLogger(__name__)
 
 
 class PriceAnswer(BaseModel):
@@ -39,7 +61,7 @@ class PriceAnswer(BaseModel):
     with a price the service would not accept from a client."""
 
     unit_price: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
-    currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")]
+    currency: Currency
 
 
 class UnknownSku(Problem):
@@ -50,9 +72,14 @@ class UnknownSku(Problem):
 
 
 class PricingClient:
+    """Prices from the pricing service (a ``PriceSource`` of the orders resource)."""
+
+    request_model = NewOrder
+    problems = PROBLEMS
+
     def __init__(
         self,
-        base_url: str | None,
+        base_url: str,
         *,
         connect_timeout: float,
         read_timeout: float,
@@ -60,7 +87,7 @@ class PricingClient:
         backoff: float,
         breaker: pybreaker.CircuitBreaker,
     ) -> None:
-        self.base_url = base_url.rstrip("/") if base_url else None
+        self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
         self.breaker = breaker
         self.http = requests.Session()
@@ -78,9 +105,10 @@ class PricingClient:
         self.http.mount("http://", HTTPAdapter(max_retries=retry))
         self.http.mount("https://", HTTPAdapter(max_retries=retry))
 
+    def price_for(self, new: NewOrder) -> Price:
+        return self.price_of(new.sku)
+
     def price_of(self, sku: str) -> Price:
-        if self.base_url is None:
-            raise Problem(503, "Service Unavailable", "No pricing service is configured.")
         try:
             return self.breaker.call(self._fetch_price, sku)
         except pybreaker.CircuitBreakerError:
@@ -102,11 +130,27 @@ class PricingClient:
             raise UnknownSku(sku)
         response.raise_for_status()
         answer = PriceAnswer.model_validate(response.json())
-        return Price(sku=sku, unit_price=answer.unit_price, currency=answer.currency)
+        return Price(unit_price=answer.unit_price, currency=answer.currency)
 
     def check(self) -> None:
-        if self.base_url is not None:
-            self.http.get(f"{self.base_url}/health", timeout=self.timeout).raise_for_status()
+        self.http.get(f"{self.base_url}/health", timeout=self.timeout).raise_for_status()
+
+
+class EmbeddedPrices:
+    """The embedded price list: ``flask run`` takes orders with nothing configured."""
+
+    request_model = NewOrder
+    # The same document whether or not a pricing service is configured.
+    problems = PROBLEMS
+
+    def price_for(self, new: NewOrder) -> Price:
+        price = EMBEDDED_PRICES.get(new.sku)
+        if price is None:
+            raise UnknownSku(new.sku)
+        return price
+
+    def check(self) -> str:
+        return "embedded"
 
 
 def _timed_out(error: Exception) -> bool:
@@ -120,6 +164,29 @@ def _timed_out(error: Exception) -> bool:
 
 
 def init_app(app: Flask) -> None:
+    wiring.settings(app, SETTINGS)
+    if app.config["PRICING_URL"]:
+        client = _client(app)
+        app.extensions[EXTENSION] = client
+        register_prices(app, client)
+        wiring.register(
+            app,
+            wiring.Dependency("pricing", client.check, required=False, close=client.http.close),
+        )
+        return
+    if not app.config["EMBEDDED_DEFAULTS"]:
+        raise RuntimeError("FLASK_PRICING_URL is not set: the service cannot price orders.")
+    logger.warning(
+        "FLASK_PRICING_URL is not set: prices come from the embedded price list "
+        "(development only; SKUs %s)",
+        ", ".join(EMBEDDED_PRICES),
+    )
+    embedded = EmbeddedPrices()
+    register_prices(app, embedded)
+    wiring.register(app, wiring.Dependency("pricing", embedded.check, required=False))
+
+
+def _client(app: Flask) -> PricingClient:
     breaker = pybreaker.CircuitBreaker(
         fail_max=int(app.config["PRICING_BREAKER_FAIL_MAX"]),
         reset_timeout=float(app.config["PRICING_BREAKER_RESET_SECONDS"]),
@@ -127,7 +194,7 @@ def init_app(app: Flask) -> None:
         exclude=[UnknownSku],
         throw_new_error_on_trip=False,
     )
-    app.extensions[EXTENSION] = PricingClient(
+    return PricingClient(
         app.config["PRICING_URL"],
         connect_timeout=float(app.config["PRICING_CONNECT_TIMEOUT_SECONDS"]),
         read_timeout=float(app.config["PRICING_READ_TIMEOUT_SECONDS"]),

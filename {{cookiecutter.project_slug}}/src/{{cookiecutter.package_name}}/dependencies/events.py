@@ -5,6 +5,9 @@ then relayed to a durable topic exchange with publisher confirms. When the broke
 request still succeeds and the event waits in the outbox; the next relay (after any later write,
 or ``flask --app {{ cookiecutter.package_name }} events relay``) publishes it. Delivery is
 therefore at least once: consumers deduplicate by ``message_id``.
+
+Without ``FLASK_BROKER_URL`` events stay in process (kombu's memory transport): for development
+only, reported by ``/readyz`` as ``embedded``; the production entry point refuses to start so.
 """
 
 from __future__ import annotations
@@ -21,12 +24,20 @@ from flask import Flask, current_app
 from kombu import Connection, Exchange
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from . import db
-from .db import Base, UTCDateTime
-from .models import utcnow
+from .. import db, wiring
+from ..db import Base, UTCDateTime
+from ..models import CREATED, Order, utcnow
+from ..orders import order_committed, order_recorded
 
 EXTENSION = "{{ cookiecutter.package_name }}.events"
 CONTENT_TYPE = "application/json"
+EMBEDDED_URL = "memory://"
+SETTINGS: dict[str, Any] = {
+    # None keeps events in process (kombu's memory transport; development only).
+    "BROKER_URL": None,
+    "BROKER_EXCHANGE": "orders",
+    "BROKER_TIMEOUT_SECONDS": 2.0,
+}
 logger = logging.getLogger(__name__)
 
 
@@ -110,18 +121,38 @@ class Publisher:
             confirm_timeout=self.timeout_seconds,
         )
 
-    def check(self) -> None:
+    def check(self) -> str | None:
         with self._connection() as connection:
             connection.ensure_connection(max_retries=1, timeout=self.timeout_seconds)
+        return "embedded" if self.url == EMBEDDED_URL else None
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[EXTENSION] = Publisher(
-        app.config["BROKER_URL"] or "memory://",
+    wiring.settings(app, SETTINGS)
+    url = app.config["BROKER_URL"]
+    if not url and not app.config["EMBEDDED_DEFAULTS"]:
+        raise RuntimeError("FLASK_BROKER_URL is not set: events would never leave the process.")
+    publisher = Publisher(
+        url or EMBEDDED_URL,
         app.config["BROKER_EXCHANGE"],
         float(app.config["BROKER_TIMEOUT_SECONDS"]),
     )
+    app.extensions[EXTENSION] = publisher
+    order_recorded.connect(_record_creation, sender=app)
+    order_committed.connect(_relay_after_creation, sender=app)
+    wiring.register(app, wiring.Dependency("broker", publisher.check, required=False))
     app.cli.add_command(events_cli)
+
+
+def _record_creation(_app: Flask, session: Session, order: Order, change: str, **_: Any) -> None:
+    if change == CREATED:
+        # Same transaction as the order: the event is kept even when the broker is down.
+        record(session, "order.created", order.to_dict())
+
+
+def _relay_after_creation(app: Flask, session: Session, change: str, **_: Any) -> None:
+    if change == CREATED:
+        app.extensions[EXTENSION].relay(session)
 
 
 def publisher() -> Publisher:

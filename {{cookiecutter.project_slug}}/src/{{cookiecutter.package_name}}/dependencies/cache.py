@@ -8,17 +8,28 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import redis
 from flask import Flask, current_app
 
+from .. import wiring
+from ..models import CREATED, Order
+from ..orders import order_committed, register_reader
+
 EXTENSION = "{{ cookiecutter.package_name }}.cache"
+SETTINGS: dict[str, Any] = {
+    # None disables the cache: reads go to the database.
+    "REDIS_URL": None,
+    "CACHE_TTL_SECONDS": 60,
+    "CACHE_SOCKET_TIMEOUT_SECONDS": 0.25,
+}
 logger = logging.getLogger(__name__)
 
 
 class OrderCache:
-    def __init__(self, client: redis.Redis | None, ttl_seconds: int) -> None:
+    def __init__(self, client: redis.Redis, ttl_seconds: int) -> None:
         self.client = client
         self.ttl_seconds = ttl_seconds
 
@@ -27,8 +38,6 @@ class OrderCache:
         return f"{{ cookiecutter.package_name }}:order:{order_id}"
 
     def get(self, order_id: int) -> dict[str, Any] | None:
-        if self.client is None:
-            return None
         try:
             raw = self.client.get(self.key(order_id))
         except redis.RedisError as error:
@@ -46,36 +55,54 @@ class OrderCache:
         return document
 
     def put(self, order_id: int, document: dict[str, Any]) -> None:
-        if self.client is None:
-            return
         try:
             self.client.set(self.key(order_id), json.dumps(document), ex=self.ttl_seconds)
         except redis.RedisError as error:
             logger.warning("cache write failed: %s", error)
 
     def invalidate(self, order_id: int) -> None:
-        if self.client is None:
-            return
         try:
             self.client.delete(self.key(order_id))
         except redis.RedisError as error:
             # A stale entry outlives the outage by at most the TTL.
             logger.warning("cache invalidation failed: %s", error)
 
+    def read_through(self, order_id: int, load: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The cached document, or the loaded one, which is then cached."""
+        cached = self.get(order_id)
+        if cached is not None:
+            return cached
+        document = load()
+        self.put(order_id, document)
+        return document
+
     def check(self) -> None:
-        if self.client is not None:
-            self.client.ping()
+        self.client.ping()
+
+    def close(self) -> None:
+        self.client.close()
 
 
 def init_app(app: Flask) -> None:
+    wiring.settings(app, SETTINGS)
     url = app.config["REDIS_URL"]
-    client = None
-    if url:
-        timeout = float(app.config["CACHE_SOCKET_TIMEOUT_SECONDS"])
-        client = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False
-        )
-    app.extensions[EXTENSION] = OrderCache(client, int(app.config["CACHE_TTL_SECONDS"]))
+    if not url:
+        return
+    timeout = float(app.config["CACHE_SOCKET_TIMEOUT_SECONDS"])
+    client = redis.Redis.from_url(
+        url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False
+    )
+    cache = OrderCache(client, int(app.config["CACHE_TTL_SECONDS"]))
+    app.extensions[EXTENSION] = cache
+    register_reader(app, cache.read_through)
+    order_committed.connect(_invalidate_changed, sender=app)
+    wiring.register(app, wiring.Dependency("cache", cache.check, required=False, close=cache.close))
+
+
+def _invalidate_changed(app: Flask, order: Order, change: str, **_: Any) -> None:
+    # A new order has nothing cached yet: creating one never waits on the cache.
+    if change != CREATED:
+        app.extensions[EXTENSION].invalidate(order.id)
 
 
 def order_cache() -> OrderCache:

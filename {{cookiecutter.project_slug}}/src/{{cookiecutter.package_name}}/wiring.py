@@ -1,0 +1,48 @@
+"""What each dependency registers with the app, for the code every bake shares to iterate over:
+its readiness check, whether the service can work without it, and what to release on close."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+
+EXTENSION = "{{ cookiecutter.package_name }}.wiring"
+
+# A readiness check raises when its dependency is unusable; it may return a note (such as
+# "embedded") to report instead of "ok".
+Check = Callable[[], str | None]
+
+
+@dataclass(frozen=True)
+class Dependency:
+    name: str
+    check: Check
+    # False for what the service is built to survive (a cache, a broker behind an outbox, an
+    # upstream behind a circuit breaker): its failure degrades readiness instead of failing it.
+    required: bool
+    close: Callable[[], None] = lambda: None
+
+
+def register(app: Flask, dependency: Dependency) -> None:
+    app.extensions.setdefault(EXTENSION, {})[dependency.name] = dependency
+
+
+def registered(app: Flask) -> dict[str, Dependency]:
+    found: dict[str, Dependency] = app.extensions.get(EXTENSION, {})
+    return found
+
+
+def settings(app: Flask, defaults: dict[str, Any]) -> None:
+    """A dependency's settings: its defaults, unless ``FLASK_*`` variables or the app factory's
+    overrides (loaded first) already set them."""
+    for name, value in defaults.items():
+        app.config.setdefault(name, value)
+
+
+def close(app: Flask) -> None:
+    """Releases what every dependency holds (pooled connections, clients)."""
+    for dependency in registered(app).values():
+        dependency.close()

@@ -1,0 +1,37 @@
+"""Redis, for the unit layer: fakeredis, handed to the service by a patched ``Redis.from_url``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import fakeredis
+import pytest
+import redis
+
+__all__ = ["REDIS_URL", "cache_settings", "fake_redis", "redis_server"]
+
+REDIS_URL = "redis://cache.test:6379/0"
+
+
+@pytest.fixture
+def redis_server() -> Iterator[fakeredis.FakeServer]:
+    """The server behind the service's cache; ``redis_server.connected = False`` makes every call
+    fail as an unreachable server would."""
+    server = fakeredis.FakeServer()
+    with mock.patch.object(
+        redis.Redis, "from_url", side_effect=lambda *_a, **_k: fakeredis.FakeRedis(server=server)
+    ):
+        yield server
+
+
+@pytest.fixture
+def fake_redis(redis_server: fakeredis.FakeServer) -> fakeredis.FakeRedis:
+    """A client of the test's own, to look at what the service cached."""
+    return fakeredis.FakeRedis(server=redis_server)
+
+
+@pytest.fixture
+def cache_settings(fake_redis: fakeredis.FakeRedis) -> dict[str, Any]:
+    return {"REDIS_URL": REDIS_URL}

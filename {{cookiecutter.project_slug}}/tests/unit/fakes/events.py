@@ -1,0 +1,45 @@
+"""The broker, for the unit layer: kombu's in-process ``memory://`` transport, an exchange per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from kombu import Connection, Exchange, Queue
+
+__all__ = ["Broker", "broker", "broker_settings"]
+
+
+@dataclass
+class Broker:
+    """kombu's in-process broker, with an exchange for this test and a queue bound to it."""
+
+    exchange: str
+    queue: Queue
+    connection: Connection
+
+    def messages(self) -> list[Any]:
+        """Every message waiting in the queue, oldest first (they are consumed)."""
+        bound = self.queue(self.connection.default_channel)
+        received = []
+        while (message := bound.get(no_ack=True)) is not None:
+            received.append(message)
+        return received
+
+
+@pytest.fixture
+def broker() -> Iterator[Broker]:
+    name = f"orders-{uuid.uuid4().hex}"
+    exchange = Exchange(name, type="topic", durable=True)
+    queue = Queue(f"{name}-all", exchange=exchange, routing_key="#")
+    with Connection("memory://localhost/") as connection:
+        queue(connection.default_channel).declare()
+        yield Broker(name, queue, connection)
+
+
+@pytest.fixture
+def broker_settings(broker: Broker) -> dict[str, Any]:
+    return {"BROKER_URL": "memory://", "BROKER_EXCHANGE": broker.exchange}
