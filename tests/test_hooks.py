@@ -273,15 +273,26 @@ def test_plan_options_and_answers_are_the_templates(post: ModuleType) -> None:
 
 def test_unchosen_paths_all_in(post: ModuleType) -> None:
     answers = {**helpers.default_context(), **helpers.ALL_IN, "package_name": "shop"}
-    assert post.unchosen_paths(answers, post.PLAN) == ["tests/fixtures/mariadb.py"]
+    assert post.unchosen_paths(answers, post.PLAN) == [
+        "src/shop/dependencies/mariadb.py",
+        "src/shop/dependencies/price_in_request.py",
+        "tests/fixtures/mariadb.py",
+        "tests/fixtures/sqlite.py",
+        "tests/integration/test_mariadb.py",
+        "tests/unit/test_mariadb.py",
+        "tests/unit/test_price_in_request.py",
+    ]
 
 
 def test_unchosen_paths_all_out(post: ModuleType) -> None:
     answers = {**helpers.default_context(), **helpers.ALL_OUT, "package_name": "shop"}
     unchosen = set(post.unchosen_paths(answers, post.PLAN))
-    assert {"src/shop/cache.py", "src/shop/events.py", "src/shop/pricing.py",
+    assert {"src/shop/dependencies/cache.py", "src/shop/dependencies/events.py",
+            "src/shop/dependencies/pricing.py", "src/shop/dependencies/postgresql.py",
             "src/shop/migrations/versions/0002_outbox.py", "tests/fixtures/postgresql.py",
-            "tests/fixtures/mariadb.py", "tests/wiremock"} <= unchosen  # fmt: skip
+            "tests/fixtures/mariadb.py", "tests/integration/test_database_server.py",
+            "tests/wiremock"} <= unchosen  # fmt: skip
+    assert not {"tests/fixtures/sqlite.py", "src/shop/dependencies/price_in_request.py"} & unchosen
     assert not any("{package}" in path for path in unchosen)
 
 
@@ -308,12 +319,15 @@ def test_main_prunes_records_and_prints(
     (tmp_path / "src" / "shop" / "__init__.py").write_text("")
     (tmp_path / "empty" / "nested").mkdir(parents=True)
 
+    unchosen = post.unchosen_paths(answers, post.PLAN)
+
     assert post.main(answers, tmp_path) == 0
 
-    assert all(not (tmp_path / relative).exists() for relative in planned)
+    assert all(not (tmp_path / relative).exists() for relative in unchosen)
+    assert all((tmp_path / relative).exists() for relative in set(planned) - set(unchosen))
     assert (tmp_path / "src" / "shop" / "__init__.py").exists()
     assert not (tmp_path / "empty").exists()
-    assert not (tmp_path / "tests").exists()  # emptied by the pruning, then removed
+    assert not (tmp_path / "tests" / "wiremock").exists()  # emptied by the pruning, then removed
     recorded = json.loads((tmp_path / ".cookiecutter.json").read_text(encoding="utf-8"))
     assert recorded == {k: v for k, v in answers.items() if not k.startswith("_")}
     out = capsys.readouterr().out
@@ -333,3 +347,7 @@ def test_next_steps(post: ModuleType, answers: dict[str, str]) -> None:
     assert "flask --app my_shop run" in steps
     assert "tox -m fast" in steps
     assert "tox -m docker" in steps
+    # The one request that shows the embedded default taking an order.
+    (curl,) = [line for line in steps.splitlines() if "curl" in line]
+    assert "POST" in curl
+    assert "/orders" in curl
