@@ -48,8 +48,9 @@ def test_transitive_and_extra_requirements_are_followed() -> None:
     assert "cookiecutter" not in closure
 
 
-def test_the_private_key_is_neither_asked_nor_rendered() -> None:
-    """cookiecutter copies a ``_`` key into the context as it stands in cookiecutter.json."""
+def test_the_private_key_is_not_asked_and_reaches_the_context_as_stored() -> None:
+    """cookiecutter copies a ``_`` key into the context as it stands in cookiecutter.json (the prompt
+    tests type one line per question: an extra question would shift every answer)."""
     assert reserved_names.KEY not in helpers.QUESTIONS
     assert reserved_names.KEY not in helpers.CHOICES
     assert helpers.default_context()[reserved_names.KEY] == reserved_names.stored()
