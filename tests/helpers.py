@@ -20,7 +20,9 @@ COOKIECUTTER_JSON: dict[str, Any] = json.loads((TEMPLATE / "cookiecutter.json").
 # Every question in the order cookiecutter asks it (private keys such as __prompts__ are not asked).
 QUESTIONS = [key for key in COOKIECUTTER_JSON if not key.startswith("_")]
 CHOICES: dict[str, list[str]] = {
-    key: value for key, value in COOKIECUTTER_JSON.items() if isinstance(value, list)
+    key: value
+    for key, value in COOKIECUTTER_JSON.items()
+    if key in QUESTIONS and isinstance(value, list)
 }
 # The options that interact (they decide files, code, dependencies and services): baked as a product.
 DEPENDENCY_OPTIONS = ("database", "cache", "message_broker", "upstream_api")

@@ -107,12 +107,19 @@ def test_check_package_accepts(pre: ModuleType, name: str) -> None:
         ("class", "keyword"),
         ("import", "keyword"),
         ("match", "keyword"),  # a soft keyword
-        ("json", "shadow"),
+        ("json", "shadow the module of the same name (the standard library)"),
         ("email", "shadow"),
         ("typing", "shadow"),
-        ("flask", "shadow"),
+        ("flask", "shadow the module of the same name (from flask, which a bake installs)"),
         ("werkzeug", "shadow"),
-        ("tests", "shadow"),
+        # what a bake's dependencies install in turn (testcontainers -> docker, flask -> blinker,
+        # requests -> urllib3, flask -> jinja2 -> markupsafe, openapi-spec-validator -> ... -> pyyaml)
+        ("docker", "(from docker, which a bake installs)"),
+        ("blinker", "(from blinker, which a bake installs)"),
+        ("urllib3", "(from urllib3, which a bake installs)"),
+        ("markupsafe", "(from markupsafe, which a bake installs)"),
+        ("yaml", "(from pyyaml, which a bake installs)"),
+        ("tests", "shadow the module of the same name (the baked project's tests/)"),
         ("x" * 41, "keep it to 40"),
     ],
 )
