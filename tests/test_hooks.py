@@ -274,7 +274,10 @@ def test_plan_options_and_answers_are_the_templates(post: ModuleType) -> None:
 def test_unchosen_paths_all_in(post: ModuleType) -> None:
     answers = {**helpers.default_context(), **helpers.ALL_IN, "package_name": "shop"}
     assert answers["ci"] == "github"
-    assert post.unchosen_paths(answers, post.PLAN) == ["tests/fixtures/mariadb.py", ".gitlab-ci.yml"]
+    assert post.unchosen_paths(answers, post.PLAN) == [
+        "tests/fixtures/mariadb.py",
+        ".gitlab-ci.yml",
+    ]
 
 
 def test_unchosen_paths_all_out(post: ModuleType) -> None:
