@@ -180,7 +180,7 @@ def cookiecutter_cli(
 
 def files_of(project: Path) -> Iterator[Path]:
     for path in sorted(project.rglob("*")):
-        if path.is_file() and not {".tox", ".mypy_cache", ".ruff_cache", "__pycache__",
+        if path.is_file() and not {".git", ".tox", ".mypy_cache", ".ruff_cache", "__pycache__",
                                    ".pytest_cache", "build", "instance"} & set(path.relative_to(project).parts):  # fmt: skip
             yield path
 
