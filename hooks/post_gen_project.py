@@ -69,6 +69,11 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/unit/test_price_in_request.py",
         ],
     },
+    # The CI provider's file runs the tox environments as jobs; with ci=none there is none.
+    "ci": {
+        "github": [".github/workflows/ci.yml"],
+        "gitlab": [".gitlab-ci.yml"],
+    },
 }
 
 

@@ -182,7 +182,7 @@ def cookiecutter_cli(
 
 def files_of(project: Path) -> Iterator[Path]:
     for path in sorted(project.rglob("*")):
-        if path.is_file() and not {".tox", ".mypy_cache", ".ruff_cache", "__pycache__",
+        if path.is_file() and not {".git", ".tox", ".mypy_cache", ".ruff_cache", "__pycache__",
                                    ".pytest_cache", "build", "instance"} & set(path.relative_to(project).parts):  # fmt: skip
             yield path
 
@@ -203,7 +203,8 @@ def package_dir(project: Path, answers: Mapping[str, str]) -> Path:
 # (option, answer) -> patterns (case-insensitive) that betray that answer. None of them may appear in
 # a file name or a text file of a bake that did not choose it (SQLite is the embedded default of every
 # bake, so it has none). ``.cookiecutter.json`` is left out of the scan: it records every option by
-# name, by design, and is compared with the answers instead.
+# name, by design, and is compared with the answers instead; so does ``.cruft.json``, which
+# ``cruft create`` writes.
 TELLTALES: dict[tuple[str, str], list[str]] = {
     ("database", "postgresql"): [r"postgres", r"psycopg", r"\bpg_"],
     ("database", "mariadb"): [r"maria", r"mysql"],
@@ -220,7 +221,7 @@ TELLTALES: dict[tuple[str, str], list[str]] = {
     ("ci", "github"): [r"github", r"\.github/"],
     ("ci", "gitlab"): [r"gitlab"],
 }  # fmt: skip
-NOT_SCANNED = {".cookiecutter.json"}
+NOT_SCANNED = {".cookiecutter.json", ".cruft.json"}
 
 
 def traces(project: Path, answers: Mapping[str, str]) -> list[str]:
@@ -265,8 +266,9 @@ def mentions(project: Path, pattern: str) -> bool:
     return False
 
 
-# Leftover template syntax: Jinja's opening delimiters, or a cookiecutter variable by name.
-UNRENDERED = re.compile(r"\{\{|\{%|\{#|\bcookiecutter\.(" + "|".join(QUESTIONS) + r")\b")
+# Leftover template syntax: Jinja's opening delimiters, or a cookiecutter variable by name. GitHub
+# Actions' own expressions (``${{ matrix.python }}``) are not Jinja's.
+UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#|\bcookiecutter\.(" + "|".join(QUESTIONS) + r")\b")
 
 
 def unrendered(project: Path) -> list[str]:

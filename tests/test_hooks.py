@@ -274,13 +274,15 @@ def test_every_planned_path_exists_in_the_template(post: ModuleType) -> None:
 
 def test_plan_options_and_answers_are_the_templates(post: ModuleType) -> None:
     for option, owners in post.PLAN.items():
-        assert option in helpers.DEPENDENCY_OPTIONS
+        assert option in helpers.CHOICES
         assert set(owners) <= set(helpers.CHOICES[option])
 
 
 def test_unchosen_paths_all_in(post: ModuleType) -> None:
     answers = {**helpers.default_context(), **helpers.ALL_IN, "package_name": "shop"}
+    assert answers["ci"] == "github"
     assert post.unchosen_paths(answers, post.PLAN) == [
+        ".gitlab-ci.yml",
         "src/shop/dependencies/mariadb.py",
         "src/shop/dependencies/price_in_request.py",
         "tests/fixtures/mariadb.py",
@@ -309,6 +311,7 @@ def test_main_prunes_records_and_prints(
     answers = {
         **helpers.default_context(),
         **helpers.ALL_OUT,
+        "ci": "none",
         "package_name": "shop",
         "project_slug": "shop",
     }
@@ -317,7 +320,7 @@ def test_main_prunes_records_and_prints(
     ]
     for relative in planned:
         target = tmp_path / relative
-        if relative.endswith(".py"):
+        if Path(relative).suffix:  # a file
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text("")
         else:  # a directory of files
