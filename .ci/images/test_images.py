@@ -10,11 +10,13 @@ Run (from the repository root; a dot-directory, so a plain `pytest` never collec
     pip install 'testcontainers[postgres,mysql,redis,rabbitmq]==4.15.*' 'psycopg[binary]' pymysql \
         redis pika requests pytest
     python -m pytest -p no:cacheprovider .ci/images/test_images.py
-The images come from POSTGRES_IMAGE, MARIADB_IMAGE, REDIS_IMAGE, RABBITMQ_IMAGE, WIREMOCK_IMAGE and
-PYTHON_IMAGE; when any of them is unset, .ci/build-images is run and its exports are used.
+The images come from POSTGRES_IMAGE, MARIADB_IMAGE, REDIS_IMAGE, RABBITMQ_IMAGE, WIREMOCK_IMAGE,
+PYTHON_IMAGE and RYUK_IMAGE; when any of them is unset, .ci/build-images is run and its exports are used.
 
-Ryuk is turned off (its image cannot be had here): every container is labelled ci-image-check=1 plus a
-per-run id, removed by its `with` block, and anything of this run left over is removed at session end.
+Ryuk is turned off in this process, so that each check depends on one image only: every container is
+labelled ci-image-check=1 plus a per-run id, removed by its `with` block, and anything of this run left
+over is removed at session end. The Ryuk drop-in is checked in processes of their own that turn it on
+(RYUK_CONTAINER_IMAGE), and by speaking its protocol directly.
 The python test needs PyPI from inside a build (pip installs setuptools), as a service image does.
 """
 
@@ -572,6 +574,9 @@ def test_ryuk_removes_a_killed_sessions_resources(images, report, tmp_path):
         made = json.loads(session.stdout.readline() or "{}")
         assert made, "the session printed nothing: see its stderr above"
         assert len(_ryuk_of(made["session"])) == 1
+        # Older than Ryuk's one-second guard (it waits again for what was created just before it
+        # prunes), so that only the reconnection timeout stands between the kill and the removal.
+        time.sleep(1.5)
         session.kill()
         killed = time.monotonic()
         session.wait(timeout=10)
