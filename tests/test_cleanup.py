@@ -39,7 +39,9 @@ from tests.test_baked_tox import (
 # The smallest bake that starts a container in its integration layer (Redis; SQLite needs none).
 SMALL = "sqlite+redis+none+no"
 FULL = "postgresql+redis+rabbitmq+yes"
-# Ryuk's default, which testcontainers passes to it (RYUK_RECONNECTION_TIMEOUT).
+# Ryuk on, with its default reconnection timeout (testcontainers passes it on), whatever the
+# environment of this run says.
+RYUK = {"TESTCONTAINERS_RYUK_DISABLED": "false", "RYUK_RECONNECTION_TIMEOUT": "10s"}
 RECONNECTION_SECONDS = 10.0
 
 
@@ -111,7 +113,7 @@ def interrupted_while_running(project: Path, signum: signal.Signals) -> tuple[st
     the process ended, and the seconds from the signal until nothing was left."""
     record_sessions(project)
     with docker_created() as created:
-        run = Run(project, REQUIRE_DOCKER="1")
+        run = Run(project, REQUIRE_DOCKER="1", **RYUK)
 
         def ours() -> dict[str, set[str]]:
             return of_sessions(created, sessions_of(project))
