@@ -18,6 +18,7 @@ from tests.fixtures.images import PROJECT, defaults, image
 
 TAG = "{{ cookiecutter.project_slug }}:integration-test"
 PORT = 8000
+EMBEDDED_SERVICE = ["gunicorn", "--bind", f"0.0.0.0:{PORT}", "{{ cookiecutter.package_name }}:create_app()"]
 
 
 def test_the_dockerfile_and_compose_name_the_same_default_base() -> None:
@@ -52,6 +53,9 @@ def test_the_service_image_runs_and_answers_healthz(service_image: str) -> None:
     def service() -> DockerContainer:
         return (
             DockerContainer(service_image, labels=docker.labels())
+            # The image's gunicorn on the embedded defaults: the production entry point
+            # (wsgi.py) needs every dependency configured, which the e2e layer does.
+            .with_command(EMBEDDED_SERVICE)
             .with_exposed_ports(PORT)
             .waiting_for(HttpWaitStrategy(PORT, "/healthz").for_status_code(200))
         )
