@@ -86,7 +86,9 @@ class Publisher:
         return Connection(
             self.url,
             connect_timeout=self.timeout_seconds,
-            transport_options={"confirm_publish": True},
+            # One attempt per pass: kombu would otherwise retry with growing pauses (2 s, 4 s...),
+            # and the worker would notice a broker back long after it is.
+            transport_options={"confirm_publish": True, "max_retries": 0},
         )
 
     def relay(self, session: Session, batch: int = 100) -> int:

@@ -14,9 +14,9 @@ BACKENDS = ("mysql", "mariadb")
 ENGINE_OPTIONS: dict[str, Any] = {
     "connect_args": {
         "connect_timeout": 2,
-        "read_timeout": 2.5,
-        "write_timeout": 2.5,
-        "init_command": "SET SESSION max_statement_time = 2, innodb_lock_wait_timeout = 1",
+        "read_timeout": 1.5,
+        "write_timeout": 1.5,
+        "init_command": "SET SESSION max_statement_time = 1, innodb_lock_wait_timeout = 1",
     },
     "pool_timeout": 2,
     "pool_recycle": 3600,

@@ -25,10 +25,10 @@ import sqlalchemy as sa
 BACKENDS = ("postgresql",)
 
 CONNECT_SECONDS = 2  # psycopg's minimum
-STATEMENT_MILLISECONDS = 2000
-LOCK_MILLISECONDS = 1000
+STATEMENT_MILLISECONDS = 1000
+LOCK_MILLISECONDS = 500
 # A little above the statement timeout, so that a live server cancels a slow statement itself.
-CALL_SECONDS = 2.5
+CALL_SECONDS = 1.5
 
 ENGINE_OPTIONS: dict[str, Any] = {
     "connect_args": {
