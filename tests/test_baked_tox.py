@@ -1,6 +1,7 @@
 """A sample of bakes runs its own tox environments, as a person who baked it would: each in its own
 virtualenvs, installed from the bake's pyproject.toml. ``slow``: lint, type and unit (no Docker).
-``docker``: the integration layer against real dependencies in containers."""
+``docker``: the integration layer against real dependencies in containers, and the e2e layer
+against the whole compose stack."""
 
 from __future__ import annotations
 
@@ -28,6 +29,11 @@ INTEGRATION_SAMPLE = [
     "postgresql+redis+rabbitmq+yes",
     "mariadb+redis+none+no",
     "sqlite+none+rabbitmq+yes",
+]
+E2E_SAMPLE = [
+    "postgresql+redis+rabbitmq+yes",  # all in
+    "sqlite+none+none+no",  # all out
+    "mariadb+redis+none+no",
 ]
 
 
@@ -100,6 +106,9 @@ def left_behind(label: str) -> dict[str, list[str]]:
                 c["Names"][0] for c in client.api.containers(all=True, filters={"label": label})
             ],
             "networks": [n["Name"] for n in client.api.networks(filters={"label": label})],
+            "volumes": [
+                v["Name"] for v in client.api.volumes(filters={"label": label}).get("Volumes") or []
+            ],
         }
     finally:
         client.close()
@@ -135,6 +144,27 @@ def test_baked_integration_layer_passes(
     assert left_behind(label) == {}, f"left behind by the integration layer ({label})"
 
 
+# The e2e layer names its compose project after the run id (``e2e-<TEST_RUN_ID>``).
+COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
+
+
+@pytest.mark.docker
+@pytest.mark.xdist_group("docker")  # all on one process, one at a time (see docker_alone)
+@pytest.mark.parametrize("spec", E2E_SAMPLE)
+def test_baked_e2e_layer_passes(
+    spec: str, tmp_path: Path, cookiecutter_config: Path, docker_alone: None
+) -> None:
+    project = bake_alone(spec, tmp_path, cookiecutter_config)
+    run_id = f"template-{uuid.uuid4().hex[:12]}"
+    label = f"{COMPOSE_PROJECT_LABEL}=e2e-{run_id}"
+    with containers_created(label) as created:
+        ran = tox(project, "-e", "e2e", REQUIRE_DOCKER="1", TEST_RUN_ID=run_id)
+    counts = helpers.assert_tests_passed(ran, "baked tox -e e2e")
+    assert counts.get("skipped", 0) == 0, ran.output
+    assert created, f"no container was created with the label {label}"
+    assert left_behind(label) == {}, f"left behind by the e2e layer ({label})"
+
+
 @pytest.mark.parametrize("require", ["", "1"], ids=["skips-without-docker", "fails-when-required"])
 def test_docker_gate(require: str) -> None:
     """Without an engine the container tests skip with one reason; REQUIRE_DOCKER=1 fails them."""
@@ -146,7 +176,7 @@ def test_docker_gate(require: str) -> None:
         timeout=120,
     )
     counts = helpers.pytest_counts(ran.stdout)
-    n = len(INTEGRATION_SAMPLE)
+    n = len(INTEGRATION_SAMPLE) + len(E2E_SAMPLE)
     reason = f"no Docker engine answers at {nowhere}"
     if require:
         assert ran.returncode == 1, ran.output

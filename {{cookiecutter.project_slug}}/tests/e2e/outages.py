@@ -65,7 +65,10 @@ def assert_database_outage_is_bounded_and_recovers(
         pass
 
     done.assert_bounded()
-    assert done.statuses().get(503), f"the outage was not seen: {done.summary()}"
+    # The outage was felt: answered as unavailable, or held up (a frozen server may be back
+    # before a wait's bound runs out).
+    felt = done.statuses().get(503) or done.slowest() > 1.0
+    assert felt, f"the outage was not felt: {done.summary()}"
     assert service.wait_ready(timeout=10).status == 200
     assert service.create().status == 201
     assert_each_accepted_order_stored_once(done, query)

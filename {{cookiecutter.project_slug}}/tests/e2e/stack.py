@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import time
@@ -206,11 +207,17 @@ def start_reaper() -> None:
         Reaper.get_instance()
 
 
+def project_name() -> str:
+    """Unique per run: from ``TEST_RUN_ID`` when a caller wants to find what the run made."""
+    given = re.sub(r"[^a-z0-9_-]", "-", os.environ.get("TEST_RUN_ID", "").lower())
+    return f"e2e-{given or uuid.uuid4().hex[:12]}"
+
+
 @contextlib.contextmanager
 def running(parts: list[Override], workdir: Path) -> Iterator[Stack]:
     """The stack up (built, healthy) for the length of the block; then down, with its volumes
     and any orphan, whatever happened."""
-    project = f"e2e-{uuid.uuid4().hex[:10]}"
+    project = project_name()
     environment = {
         **os.environ,
         "COMPOSE_PROJECT_NAME": project,

@@ -1,7 +1,8 @@
 """Events of the stack, seen on a queue of the test's own: exactly one ``order.created`` per order
 created, published by the relay worker; with the broker stopped or cut off, orders are still
 accepted at their usual latency, and once it is back every waiting event is published within a
-few seconds without any further request, each ``message_id`` once."""
+few seconds without any further request, each order under one ``message_id`` (delivery is at
+least once: a publish cut off by the broker going down may arrive again, under the same id)."""
 
 from __future__ import annotations
 
@@ -59,12 +60,16 @@ def test_orders_are_accepted_without_the_broker_and_announced_once_it_is_back(
     messages = event_queue.take(len(accepted), timeout=PUBLISHED_WITHIN_SECONDS)
     took = time.monotonic() - back
     ids, message_ids = ids_and_message_ids(messages)
-    # Every acknowledged order announced exactly once, no message published twice. (An order
-    # stored while its client's connection failed is announced too: it was stored.)
-    counts = Counter(ids)
-    assert [order_id for order_id in accepted if counts[order_id] != 1] == [], (
+    # Delivery is at least once: a publish the broker took but could not confirm as it went down
+    # is published again, under the same message_id, which consumers deduplicate by. Once
+    # deduplicated, every acknowledged order is announced exactly once, by one message_id.
+    announced = dict(zip(message_ids, ids, strict=True))
+    counts = Counter(announced.values())
+    assert {order_id: counts[order_id] for order_id in accepted if counts[order_id] != 1} == {}, (
         f"after {took:.1f} s: {done.summary()}"
     )
-    assert len(set(message_ids)) == len(message_ids)
-    assert max(counts.values()) == 1
-    print(f"\n{BROKER} {kind}: {len(accepted)} events out {took:.2f} s after it accepted again")
+    redelivered = len(message_ids) - len(announced)
+    print(
+        f"\n{BROKER} {kind}: {len(accepted)} events out {took:.2f} s after it accepted again"
+        f" ({redelivered} redelivered)"
+    )

@@ -25,7 +25,9 @@ def database_query(stack: Stack) -> Query:
     """Rows of a query, each a list of its columns as text."""
 
     def query(sql: str) -> list[list[str]]:
-        out = stack.exec(SERVICE, "mariadb", "-uorders", "-porders", "orders", "-N", "-B", "-e", sql)
+        out = stack.exec(
+            SERVICE, "mariadb", "-uorders", "-porders", "orders", "-N", "-B", "-e", sql
+        )
         return [line.split("\t") for line in out.splitlines() if line]
 
     return query

@@ -9,7 +9,7 @@ import pytest
 
 from ..stack import APP, Stack
 
-__all__ = ["database_query", "database_service"]
+__all__ = ["database_query"]
 
 Query = Callable[[str], list[list[str]]]
 READ = (
@@ -17,12 +17,6 @@ READ = (
     "rows = sqlite3.connect(sys.argv[1], timeout=5).execute(sys.argv[2]).fetchall(); "
     "print('\\n'.join('\\t'.join(str(v) for v in row) for row in rows))"
 )
-
-
-@pytest.fixture(scope="session")
-def database_service() -> None:
-    """No database server: the file is the service's own."""
-    return None
 
 
 @pytest.fixture(scope="session")
