@@ -57,7 +57,7 @@ def test_every_id_column_holds_64_bits(connection: sa.Connection) -> None:
 
 
 # What a client sees when the server stops answering: a 503 problem within the service's bound
-# (every round trip of the driver is bounded: postgresql.py, mariadb.py), then service as usual.
+# (every round trip of the driver is bounded by the server's own module), then service as usual.
 DATABASE_BOUND_SECONDS = 5.0
 
 

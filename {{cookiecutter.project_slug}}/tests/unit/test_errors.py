@@ -146,9 +146,9 @@ def test_a_database_that_cannot_answer_is_a_503_problem_not_a_500(
     unreachable = tmp_path / "missing" / "orders.sqlite3"
     app = make_app(schema=False, DATABASE_URL=f"sqlite:///{unreachable}")
 
-    responses = [app.test_client().get("/orders"), app.test_client().get("/orders/1")]
+    answers = [app.test_client().get("/orders"), app.test_client().get("/orders/1")]
 
-    for response in responses:
+    for response in answers:
         problem = assert_problem(response, 503)
         assert problem["detail"] == "The database did not answer; try again shortly."
         assert "sqlite" not in response.get_data(as_text=True).lower()

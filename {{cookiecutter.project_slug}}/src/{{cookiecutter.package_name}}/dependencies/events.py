@@ -8,7 +8,7 @@ worker publishes it within about a poll interval of the broker coming back
 (``flask ... events relay`` publishes what waits once, by hand). Delivery is at least once:
 consumers deduplicate by ``message_id``.
 
-Each pass claims the waiting rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL, MariaDB),
+Each pass claims the waiting rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` (on a database server),
 so that several workers never publish the same event; SQLite has no row locks: run one worker.
 
 Without ``FLASK_BROKER_URL`` events stay in process (kombu's memory transport): for development

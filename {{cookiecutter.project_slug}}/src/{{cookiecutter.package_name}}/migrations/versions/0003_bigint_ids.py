@@ -3,12 +3,16 @@
 The API takes ids up to 2**63 - 1, an INTEGER column holds 2**31 - 1: a larger id made the driver
 fail (a 500) instead of finding nothing (a 404). SQLite's INTEGER is already 64 bits.
 
+Every integer primary key named ``id`` and every integer column a foreign key joins is changed, in
+whichever tables the service has (a dependency may bring its own).
+
 Revision ID: 0003
-Revises: 0002 (0001 in a service without the outbox)
+Revises: the newest revision before it that the service has
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +20,14 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-# The revision before this one is the newest of those the service has (the outbox comes with
-# its dependency).
+# A dependency may bring a migration of its own (0002): this one follows it when it is there.
 down_revision = "0002" if any(Path(__file__).parent.glob("0002_*.py")) else "0001"
 branch_labels = None
 depends_on = None
 
-FOREIGN_KEY = "fk_order_status_changes_order"
-# Each id column, by table; ``True`` for a primary key (auto-incremented).
-COLUMNS = [
-    ("orders", "id", True),
-    ("order_status_changes", "id", True),
-    ("order_status_changes", "order_id", False),
-    ("outbox", "id", True),
-]
+# table, column, whether it is the primary key, and the sequence that numbers it (if any)
+Column = tuple[str, str, bool, str | None]
+NEXTVAL = re.compile(r"nextval\('([^']+)'")
 
 
 def upgrade() -> None:
@@ -44,26 +42,53 @@ def _change_ids(old: sa.types.TypeEngine[int], new: sa.types.TypeEngine[int], na
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         return
-    tables = set(sa.inspect(bind).get_table_names())
-    mysql = bind.dialect.name in ("mysql", "mariadb")
-    # A server refuses to change the type of a column a foreign key joins.
-    op.drop_constraint(FOREIGN_KEY, "order_status_changes", type_="foreignkey")
-    for table, column, primary in COLUMNS:
-        if table not in tables:
-            continue
-        # MySQL's MODIFY restates the whole column: AUTO_INCREMENT would be lost unless named.
-        options: dict[str, Any] = {"autoincrement": primary} if mysql else {}
+    inspector = sa.inspect(bind)
+    tables = [table for table in inspector.get_table_names() if table != "alembic_version"]
+    foreign_keys = {table: inspector.get_foreign_keys(table) for table in tables}
+    # A server refuses to change the type of a column a foreign key joins: drop, change, restore.
+    for table, keys in foreign_keys.items():
+        for key in keys:
+            op.drop_constraint(str(key["name"]), table, type_="foreignkey")
+    for table, column, primary, sequence in _id_columns(inspector, tables, foreign_keys):
+        # A column numbered by a sequence keeps it (the sequence has a type, and so a range, of
+        # its own); a column that numbers itself is restated whole, auto-increment included.
+        options: dict[str, Any] = {"autoincrement": True} if primary and not sequence else {}
         op.alter_column(
             table, column, existing_type=old, type_=new, existing_nullable=False, **options
         )
-        if primary and bind.dialect.name == "postgresql":
-            # A serial column's sequence has a type of its own, INTEGER's range included.
-            op.execute(f"ALTER SEQUENCE {table}_{column}_seq AS {name}")
-    op.create_foreign_key(
-        FOREIGN_KEY,
-        "order_status_changes",
-        "orders",
-        ["order_id"],
-        ["id"],
-        ondelete="CASCADE",
-    )
+        if sequence:
+            op.execute(f"ALTER SEQUENCE {sequence} AS {name}")
+    for table, keys in foreign_keys.items():
+        for key in keys:
+            op.create_foreign_key(
+                str(key["name"]),
+                table,
+                key["referred_table"],
+                key["constrained_columns"],
+                key["referred_columns"],
+                **key.get("options", {}),
+            )
+
+
+def _id_columns(
+    inspector: sa.Inspector, tables: list[str], foreign_keys: dict[str, list[Any]]
+) -> list[Column]:
+    joined = {
+        (table, column)
+        for table, keys in foreign_keys.items()
+        for key in keys
+        for column in key["constrained_columns"]
+    }
+    found = []
+    for table in tables:
+        primary = set(inspector.get_pk_constraint(table)["constrained_columns"])
+        for column in inspector.get_columns(table):
+            if not isinstance(column["type"], sa.Integer):
+                continue
+            numbered = NEXTVAL.search(str(column.get("default") or ""))
+            sequence = numbered[1] if numbered else None
+            if column["name"] == "id" and column["name"] in primary:
+                found.append((table, column["name"], True, sequence))
+            elif (table, column["name"]) in joined:
+                found.append((table, column["name"], False, None))
+    return found
