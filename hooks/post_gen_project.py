@@ -26,6 +26,8 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/fixtures/postgresql.py",
             "tests/integration/test_postgresql.py",
             "tests/integration/test_database_server.py",
+            "tests/e2e/services/postgresql.py",
+            "tests/e2e/test_postgresql.py",
         ],
         "mariadb": [
             "src/{package}/dependencies/mariadb.py",
@@ -33,8 +35,14 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/fixtures/mariadb.py",
             "tests/integration/test_mariadb.py",
             "tests/integration/test_database_server.py",
+            "tests/e2e/services/mariadb.py",
+            "tests/e2e/test_mariadb.py",
         ],
-        "sqlite": ["tests/fixtures/sqlite.py"],
+        "sqlite": [
+            "tests/fixtures/sqlite.py",
+            "tests/e2e/services/sqlite.py",
+            "tests/e2e/test_sqlite.py",
+        ],
     },
     "cache": {
         "redis": [
@@ -43,6 +51,8 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/unit/test_cache.py",
             "tests/fixtures/redis.py",
             "tests/integration/test_cache.py",
+            "tests/e2e/services/redis.py",
+            "tests/e2e/test_redis.py",
         ],
     },
     "message_broker": {
@@ -53,6 +63,8 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/unit/test_events.py",
             "tests/fixtures/rabbitmq.py",
             "tests/integration/test_events.py",
+            "tests/e2e/services/rabbitmq.py",
+            "tests/e2e/test_rabbitmq.py",
         ],
     },
     "upstream_api": {
@@ -63,6 +75,8 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/fixtures/wiremock.py",
             "tests/integration/test_pricing.py",
             "tests/wiremock",
+            "tests/e2e/services/wiremock.py",
+            "tests/e2e/test_pricing.py",
         ],
         "no": [
             "src/{package}/dependencies/price_in_request.py",

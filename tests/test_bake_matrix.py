@@ -100,11 +100,18 @@ def test_no_trace_of_unchosen_options(baked: Baked, answers: dict[str, str]) -> 
 def test_compose_services_follow_answers(baked: Baked, answers: dict[str, str]) -> None:
     compose = yaml.safe_load((baked(answers) / "compose.yaml").read_text())
     expected = {service for key, service in SERVICES.items() if chosen(answers, key)}
-    assert set(compose["services"]) == {"app"} | expected
+    # The service's own processes: the schema migration, the app and (with events) the relay.
+    own = {"migrate", "app"} | ({"relay"} if answers["message_broker"] == "rabbitmq" else set())
+    assert set(compose["services"]) == own | expected
     app = compose["services"]["app"]
-    assert set(app.get("depends_on", {})) == expected
-    for key, setting in SETTINGS.items():
-        assert (setting in app["environment"]) == chosen(answers, key), setting
+    # The app waits for its schema only; the migration for the database server, if any.
+    assert set(app["depends_on"]) == {"migrate"}
+    servers = expected & {"postgres", "mariadb"}
+    assert set(compose["services"]["migrate"].get("depends_on", {})) == servers
+    for process in own:  # every process of the service is configured alike
+        environment = compose["services"][process]["environment"]
+        for key, setting in SETTINGS.items():
+            assert (setting in environment) == chosen(answers, key), (process, setting)
     for service in expected:  # image names are overridable from the environment
         assert compose["services"][service]["image"].startswith("${"), service
     python_image = f"python:{answers['python_version']}-slim"

@@ -1,6 +1,7 @@
 """A sample of bakes runs its own tox environments, as a person who baked it would: each in its own
 virtualenvs, installed from the bake's pyproject.toml. ``slow``: lint, type and unit (no Docker).
-``docker``: the integration layer against real dependencies in containers."""
+``docker``: the integration layer against real dependencies in containers, and the e2e layer
+against the whole compose stack."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ INTEGRATION_SAMPLE = [
     "postgresql+redis+rabbitmq+yes",
     "mariadb+redis+none+no",
     "sqlite+none+rabbitmq+yes",
+]
+E2E_SAMPLE = [
+    "postgresql+redis+rabbitmq+yes",  # all in
+    "sqlite+none+none+no",  # all out
+    "mariadb+redis+none+no",
 ]
 
 
@@ -178,6 +184,24 @@ def test_baked_integration_layer_passes(
     assert still_there(ours) == {}, "left behind by the integration layer"
 
 
+@pytest.mark.docker
+@pytest.mark.xdist_group("docker")  # all on one process, one at a time (see docker_alone)
+@pytest.mark.parametrize("spec", E2E_SAMPLE)
+def test_baked_e2e_layer_passes(
+    spec: str, tmp_path: Path, cookiecutter_config: Path, docker_alone: None
+) -> None:
+    project = bake_alone(spec, tmp_path, cookiecutter_config)
+    record_sessions(project)
+    with docker_created() as created:
+        ran = tox(project, "-e", "e2e", REQUIRE_DOCKER="1")
+    counts = helpers.assert_tests_passed(ran, "baked tox -e e2e")
+    assert counts.get("skipped", 0) == 0, ran.output
+    # Every compose service carries the run's testcontainers session label, as Ryuk needs.
+    ours = of_sessions(created, sessions_of(project))
+    assert ours["container"], f"no container was created with the label {SESSION_LABEL}"
+    assert still_there(ours) == {}, "left behind by the e2e layer"
+
+
 @pytest.mark.parametrize("require", ["", "1"], ids=["skips-without-docker", "fails-when-required"])
 def test_docker_gate(require: str) -> None:
     """Without an engine the container tests skip with one reason; REQUIRE_DOCKER=1 fails them."""
@@ -189,7 +213,7 @@ def test_docker_gate(require: str) -> None:
         timeout=120,
     )
     counts = helpers.pytest_counts(ran.stdout)
-    n = len(INTEGRATION_SAMPLE)
+    n = len(INTEGRATION_SAMPLE) + len(E2E_SAMPLE)
     reason = f"no Docker engine answers at {nowhere}"
     if require:
         assert ran.returncode == 1, ran.output

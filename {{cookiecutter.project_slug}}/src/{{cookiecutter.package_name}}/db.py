@@ -4,6 +4,7 @@ and the Alembic migrations that make the schema."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -13,15 +14,22 @@ import click
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from flask import Flask, current_app, g
+from flask import Flask, Response, current_app, g
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from . import dependencies, wiring
+from .problems import problem_response
 
 EXTENSION = "{{ cookiecutter.package_name }}.database"
 MIGRATIONS = Path(__file__).with_name("migrations")
 CENTS = Decimal("0.01")
+# Ids as large as the API accepts (``schemas.MAX_ID``): BIGINT on a server. SQLite's INTEGER is
+# already 64 bits, and only ``INTEGER PRIMARY KEY`` is its auto-incrementing rowid.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# What the driver raises when the database cannot answer: lost, refused, timed out, or a pool
+# with no connection to give. The client gets a 503 problem, never a 500 or a hang.
+UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 
 
 class Base(DeclarativeBase):
@@ -79,6 +87,10 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _enforce_foreign_keys)
+        # A server's module may bound what its driver cannot (``bound_waits``).
+        bound_waits = getattr(server_module(self.engine.dialect.name), "bound_waits", None)
+        if bound_waits is not None:
+            bound_waits(self.engine)
 
     def check(self) -> str | None:
         with self.engine.connect() as connection:
@@ -117,7 +129,16 @@ def _enforce_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _unavailable(error: Exception) -> Response:
+    logging.getLogger(__name__).warning("database unavailable: %s", error)
+    return problem_response(
+        503, "Service Unavailable", "The database did not answer; try again shortly."
+    )
+
+
 def init_app(app: Flask) -> None:
+    for error in UNAVAILABLE:
+        app.register_error_handler(error, _unavailable)
     database = Database(app.config["DATABASE_URL"])
     app.extensions[EXTENSION] = database
     wiring.register(

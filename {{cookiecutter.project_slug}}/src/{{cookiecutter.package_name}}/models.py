@@ -8,7 +8,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import Base, Money, UTCDateTime
+from .db import Base, BigId, Money, UTCDateTime
 
 CREATED = "created"
 CANCELLED = "cancelled"
@@ -25,7 +25,7 @@ class Order(Base):
         sa.CheckConstraint("quantity > 0", name="ck_orders_quantity_positive"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     sku: Mapped[str] = mapped_column(sa.String(64))
     quantity: Mapped[int]
     unit_price: Mapped[Decimal] = mapped_column(Money)
@@ -69,8 +69,9 @@ class StatusChange(Base):
 
     __tablename__ = "order_status_changes"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     order_id: Mapped[int] = mapped_column(
+        BigId,
         sa.ForeignKey("orders.id", name="fk_order_status_changes_order", ondelete="CASCADE"),
         index=True,
     )

@@ -290,3 +290,33 @@ def test_pages_follow_the_ids_without_gaps_or_repeats(session: Session, orders: 
 
     assert seen == ids
     assert pages == 3
+
+
+# Ids: the API accepts any id up to 2**63 - 1 (schemas.MAX_ID), and so must every column.
+
+
+@pytest.mark.parametrize("order_id", [2**31, 113_916_546_325, 2**63 - 1])
+def test_an_id_beyond_32_bits_is_not_found_rather_than_failing(
+    orders: Orders, order_id: int
+) -> None:
+    response = orders.get(order_id)
+
+    assert response.status_code == 404, response.get_data(as_text=True)
+
+
+def test_a_page_after_an_id_beyond_32_bits_is_empty(orders: Orders) -> None:
+    response = orders.page(after=23_401_083_100)
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json() == {"items": [], "next_after": None}
+
+
+def test_an_order_with_an_id_beyond_32_bits_is_read_back(session: Session, orders: Orders) -> None:
+    order = new_order(id=2**40)
+    session.add(order)
+    session.commit()
+
+    response = orders.get(2**40)
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["history"][0]["status"] == CREATED

@@ -1,17 +1,24 @@
 """What a database server catches that SQLite (text amounts) cannot: amounts in an exact numeric
-column, refused beyond it and added up exactly by the server."""
+column, refused beyond it and added up exactly by the server; ids beyond 32 bits; and a server
+that hangs."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from {{ cookiecutter.package_name }}.models import Order
+from tests.fixtures.docker import Outage
 
+from ..orders_api import order_body
 from .test_database import LARGEST_AMOUNT, new_order
 
 
@@ -32,3 +39,50 @@ def test_the_database_adds_amounts_exactly(session: Session, connection: sa.Conn
     ).scalar_one()
 
     assert total == Decimal("0.30")
+
+
+def test_every_id_column_holds_64_bits(connection: sa.Connection) -> None:
+    inspector = sa.inspect(connection)
+    id_columns = {
+        f"{table}.{column['name']}": column["type"]
+        for table in inspector.get_table_names()
+        for column in inspector.get_columns(table)
+        if column["name"] == "id" or column["name"].endswith("_id")
+    }
+    integer_ids = {name: kind for name, kind in id_columns.items() if isinstance(kind, sa.Integer)}
+
+    assert "orders.id" in integer_ids
+    kinds = {name: type(kind).__name__ for name, kind in integer_ids.items()}
+    assert kinds == dict.fromkeys(integer_ids, "BIGINT")
+
+
+# What a client sees when the server stops answering: a 503 problem within the service's bound
+# (every round trip of the driver is bounded by the server's own module), then service as usual.
+DATABASE_BOUND_SECONDS = 5.0
+
+
+def timed(call: Callable[[], TestResponse]) -> tuple[TestResponse, float]:
+    began = time.perf_counter()
+    response = call()
+    return response, time.perf_counter() - began
+
+
+def test_a_hung_server_is_a_503_problem_within_the_bound_and_then_recovers(
+    committing_app: Flask, database_outage: Outage
+) -> None:
+    client = committing_app.test_client()
+    assert client.get("/orders").status_code == 200  # the pool now holds a connection
+    calls = [
+        lambda: client.get("/orders/1"),
+        lambda: client.get("/orders"),
+        lambda: client.post("/orders", json=order_body()),
+    ]
+
+    with database_outage():
+        answers = [timed(call) for call in calls]
+
+    for response, took in answers:
+        assert response.status_code == 503, response.get_data(as_text=True)
+        assert response.mimetype == "application/problem+json"
+        assert took < DATABASE_BOUND_SECONDS
+    assert client.post("/orders", json=order_body()).status_code == 201

@@ -7,11 +7,15 @@ import json
 import logging
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
+
+from {{ cookiecutter.package_name }} import db
 
 from ..orders_api import Orders, order_body
 from .conftest import MakeApp, count_rows
@@ -121,15 +125,38 @@ def test_conflict_is_a_problem(orders: Orders) -> None:
 
 
 def test_unexpected_failure_is_a_500_problem_that_hides_its_cause(
-    make_app: MakeApp, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    app: Flask, caplog: pytest.LogCaptureFixture
 ) -> None:
-    unreachable = tmp_path / "missing" / "orders.sqlite3"
-    app = make_app(schema=False, DATABASE_URL=f"sqlite:///{unreachable}")
-
-    with caplog.at_level(logging.ERROR):
+    failure = RuntimeError("sqlite internals: table orders is corrupt")
+    with (
+        mock.patch.object(db, "session", side_effect=failure),
+        caplog.at_level(logging.ERROR),
+    ):
         response = app.test_client().get("/orders")
 
     problem = assert_problem(response, 500)
     assert problem["detail"] == "The service failed unexpectedly."
     assert "sqlite" not in response.get_data(as_text=True).lower()
     assert any(record.exc_info for record in caplog.records), "the cause is logged instead"
+
+
+def test_a_database_that_cannot_answer_is_a_503_problem_not_a_500(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    unreachable = tmp_path / "missing" / "orders.sqlite3"
+    app = make_app(schema=False, DATABASE_URL=f"sqlite:///{unreachable}")
+
+    answers = [app.test_client().get("/orders"), app.test_client().get("/orders/1")]
+
+    for response in answers:
+        problem = assert_problem(response, 503)
+        assert problem["detail"] == "The database did not answer; try again shortly."
+        assert "sqlite" not in response.get_data(as_text=True).lower()
+
+
+def test_a_pool_with_no_connection_to_give_is_a_503_problem(app: Flask) -> None:
+    exhausted = sa.exc.TimeoutError("QueuePool limit of size 5 overflow 10 reached")
+    with mock.patch.object(db, "session", side_effect=exhausted):
+        response = app.test_client().get("/orders")
+
+    assert_problem(response, 503)

@@ -1,10 +1,15 @@
 """Domain events on RabbitMQ, through a transactional outbox.
 
-An event is written to the ``outbox`` table in the same transaction as the change it announces,
-then relayed to a durable topic exchange with publisher confirms. When the broker is down the
-request still succeeds and the event waits in the outbox; the next relay (after any later write,
-or ``flask --app {{ cookiecutter.package_name }} events relay``) publishes it. Delivery is
-therefore at least once: consumers deduplicate by ``message_id``.
+An event is written to the ``outbox`` table in the same transaction as the change it announces;
+a relay worker (``flask --app {{ cookiecutter.package_name }} events worker``, a process of its
+own) publishes it to a durable topic exchange with publisher confirms. A request never waits on
+the broker: when it is down the order is still accepted, its event waits in the outbox, and the
+worker publishes it within about a poll interval of the broker coming back
+(``flask ... events relay`` publishes what waits once, by hand). Delivery is at least once:
+consumers deduplicate by ``message_id``.
+
+Each pass claims the waiting rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` (on a database server),
+so that several workers never publish the same event; SQLite has no row locks: run one worker.
 
 Without ``FLASK_BROKER_URL`` events stay in process (kombu's memory transport): for development
 only, reported by ``/readyz`` as ``embedded``; the production entry point refuses to start so.
@@ -15,19 +20,23 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import signal
+import threading
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from kombu import Connection, Exchange
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from .. import db, wiring
-from ..db import Base, UTCDateTime
+from ..db import Base, BigId, UTCDateTime
 from ..models import CREATED, Order, utcnow
-from ..orders import order_committed, order_recorded
+from ..orders import order_recorded
 
 EXTENSION = "{{ cookiecutter.package_name }}.events"
 CONTENT_TYPE = "application/json"
@@ -36,8 +45,13 @@ SETTINGS: dict[str, Any] = {
     # None keeps events in process (kombu's memory transport; development only).
     "BROKER_URL": None,
     "BROKER_EXCHANGE": "orders",
+    # Bounds every connect, publish and confirm: a hung broker costs the worker this, per pass.
     "BROKER_TIMEOUT_SECONDS": 2.0,
+    # How often the worker looks for waiting events (and retries a broker that was down).
+    "BROKER_RELAY_INTERVAL_SECONDS": 0.2,
+    "BROKER_RELAY_BATCH": 100,
 }
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 logger = logging.getLogger(__name__)
 
 
@@ -45,7 +59,7 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (sa.UniqueConstraint("message_id", name="uq_outbox_message_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     message_id: Mapped[str] = mapped_column(sa.String(36))
     routing_key: Mapped[str] = mapped_column(sa.String(64))
     body: Mapped[str] = mapped_column(sa.Text)
@@ -72,19 +86,20 @@ class Publisher:
         return Connection(
             self.url,
             connect_timeout=self.timeout_seconds,
-            transport_options={"confirm_publish": True},
+            # One attempt per pass: kombu would otherwise retry with growing pauses (2 s, 4 s...),
+            # and the worker would notice a broker back long after it is.
+            transport_options={"confirm_publish": True, "max_retries": 0},
         )
 
-    def relay(self, session: Session) -> int:
-        """Publishes the waiting events, oldest first; returns how many were confirmed.
+    def relay(self, session: Session, batch: int = 100) -> int:
+        """Publishes up to ``batch`` waiting events, oldest first; returns how many were confirmed.
 
-        Stops at the first failure and leaves the rest for the next relay: never raises."""
-        waiting = session.scalars(
-            sa.select(OutboxMessage)
-            .where(OutboxMessage.published_at.is_(None))
-            .order_by(OutboxMessage.id)
-        ).all()
+        The rows stay claimed (locked) until the one commit at the end, which marks what was
+        confirmed: stops at the first broker failure and leaves the rest for the next pass. Never
+        raises for the broker; a database failure propagates (nothing was marked)."""
+        waiting = session.scalars(claim_waiting(batch)).all()
         if not waiting:
+            session.rollback()  # releases the (empty) claim
             return 0
         sent = 0
         try:
@@ -93,15 +108,14 @@ class Publisher:
                 for message in waiting:
                     self._publish(producer, message)
                     message.published_at = utcnow()
-                    session.commit()
                     sent += 1
         except Exception as error:  # any broker failure leaves the event waiting
-            session.rollback()
             logger.warning(
                 "broker unavailable, %d event(s) wait in the outbox: %s",
                 len(waiting) - sent,
                 error,
             )
+        session.commit()
         return sent
 
     def _publish(self, producer: Any, message: OutboxMessage) -> None:
@@ -141,7 +155,6 @@ def init_app(app: Flask) -> None:
     )
     app.extensions[EXTENSION] = publisher
     order_recorded.connect(_record_creation, sender=app)
-    order_committed.connect(_relay_after_creation, sender=app)
     wiring.register(app, wiring.Dependency("broker", publisher.check, required=False))
     app.cli.add_command(events_cli)
 
@@ -152,9 +165,38 @@ def _record_creation(_app: Flask, session: Session, order: Order, change: str, *
         record(session, "order.created", order.to_dict())
 
 
-def _relay_after_creation(app: Flask, session: Session, change: str, **_: Any) -> None:
-    if change == CREATED:
-        app.extensions[EXTENSION].relay(session)
+def claim_waiting(batch: int) -> sa.Select[Any]:
+    """The oldest waiting events, locked for this transaction; rows another relay holds are
+    skipped rather than waited for (no row locks on SQLite: the clause is left out there)."""
+    return (
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.published_at.is_(None))
+        .order_by(OutboxMessage.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def run_worker(
+    relay: Callable[[], int], interval: float, stop: threading.Event, passes: int | None = None
+) -> int:
+    """Relays until ``stop`` is set (or ``passes`` ran); returns how many events it published.
+
+    A pass that found a full batch is followed at once by the next; otherwise the worker sleeps
+    one interval. A failing pass (the database down) is logged and retried after the interval."""
+    published = 0
+    done = 0
+    while not stop.is_set() and (passes is None or done < passes):
+        done += 1
+        try:
+            sent = relay()
+        except Exception as error:  # the worker outlives any outage
+            logger.warning("relay pass failed, retrying: %s", error)
+            sent = 0
+        published += sent
+        if sent == 0:
+            stop.wait(interval)
+    return published
 
 
 def publisher() -> Publisher:
@@ -170,5 +212,45 @@ def events_cli() -> None:
 @events_cli.command("relay")
 def relay_command() -> None:
     """Publish every event still waiting in the outbox."""
-    sent = publisher().relay(db.session())
+    sent = publisher().relay(db.session(), int(current_app.config["BROKER_RELAY_BATCH"]))
     click.echo(f"published {sent} event(s)")
+
+
+@events_cli.command("worker")
+@click.option("--passes", type=int, default=None, help="Stop after this many passes.")
+@click.option(
+    "--heartbeat",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A file touched after every pass, for a health check to look at.",
+)
+def worker_command(passes: int | None, heartbeat: Path | None) -> None:
+    """Publish waiting events continuously, until SIGTERM or SIGINT."""
+    stop = threading.Event()
+    # Finish the pass at hand (its commit marks what was confirmed), then leave.
+    previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in STOP_SIGNALS}
+    config = current_app.config
+    sessions = db.database().sessions
+    batch = int(config["BROKER_RELAY_BATCH"])
+    logger.info("relay worker started")
+    try:
+        sent = run_worker(
+            lambda: _relay_once(publisher(), sessions, batch, heartbeat),
+            float(config["BROKER_RELAY_INTERVAL_SECONDS"]),
+            stop,
+            passes,
+        )
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    click.echo(f"published {sent} event(s)")
+
+
+def _relay_once(
+    relay: Publisher, sessions: sessionmaker[Session], batch: int, heartbeat: Path | None
+) -> int:
+    with sessions() as session:
+        sent = relay.relay(session, batch)
+    if heartbeat is not None:
+        heartbeat.touch()
+    return sent

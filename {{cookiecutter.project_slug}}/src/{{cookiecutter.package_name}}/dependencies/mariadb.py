@@ -8,10 +8,17 @@ from sqlalchemy.dialects import mysql
 
 BACKENDS = ("mysql", "mariadb")
 
-# Bounded waits, so that an unreachable server costs a request seconds, not minutes.
+# Bounded waits, so that a server that cannot answer costs a request seconds (then a 503
+# problem), never a hang: PyMySQL's socket timeouts bound every read and write, even when the
+# server is alive at the TCP level but answers nothing; the server bounds statements and locks.
 ENGINE_OPTIONS: dict[str, Any] = {
-    "connect_args": {"connect_timeout": 3, "read_timeout": 10, "write_timeout": 10},
-    "pool_timeout": 5,
+    "connect_args": {
+        "connect_timeout": 2,
+        "read_timeout": 1.5,
+        "write_timeout": 1.5,
+        "init_command": "SET SESSION max_statement_time = 1, innodb_lock_wait_timeout = 1",
+    },
+    "pool_timeout": 2,
     "pool_recycle": 3600,
 }
 

@@ -1,0 +1,74 @@
+"""Scenarios every dependency shares: an outage (paused, stopped, disconnected from the stack's
+network) while a bounded load creates orders, and what must hold afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+
+from .client import Load, Service, load
+from .stack import Stack
+
+FAULTS = ["paused", "stopped", "disconnected"]
+OUTAGE_SECONDS = 2.5
+
+Query = Callable[[str], list[list[str]]]
+
+
+def fault(stack: Stack, service: str, kind: str) -> contextlib.AbstractContextManager[None]:
+    faults = {"paused": stack.paused, "stopped": stack.stopped, "disconnected": stack.disconnected}
+    return faults[kind](service)
+
+
+@contextlib.contextmanager
+def outage_under_load(
+    stack: Stack, service: Service, dependency: str, kind: str, seconds: float = OUTAGE_SECONDS
+) -> Iterator[Load]:
+    """A load that runs before, through and after ``dependency`` is made unavailable (``kind``)
+    for ``seconds``; the block runs once the dependency is back."""
+    with load(service, f"{dependency} {kind}") as running:
+        time.sleep(0.5)
+        with fault(stack, dependency, kind):
+            print(f"\n{dependency} {kind} at {time.strftime('%H:%M:%S', time.gmtime())}")
+            time.sleep(seconds)
+        print(f"{dependency} back at {time.strftime('%H:%M:%S', time.gmtime())}")
+        yield running
+
+
+def stored_orders(query: Query, keys: list[str]) -> dict[str, list[int]]:
+    """The ids stored under each Idempotency-Key."""
+    if not keys:
+        return {}
+    quoted = ", ".join(f"'{key}'" for key in keys)  # keys are uuid4 hex, made by the tests
+    rows = query(f"SELECT idempotency_key, id FROM orders WHERE idempotency_key IN ({quoted})")  # noqa: S608
+    found: dict[str, list[int]] = {}
+    for key, order_id in rows:
+        found.setdefault(key, []).append(int(order_id))
+    return found
+
+
+def assert_each_accepted_order_stored_once(done: Load, query: Query) -> None:
+    accepted = done.accepted()
+    assert accepted, f"no order was accepted: {done.summary()}"
+    stored = stored_orders(query, sorted(accepted))
+    assert stored == {key: [order_id] for key, order_id in accepted.items()}, done.summary()
+
+
+def assert_database_outage_is_bounded_and_recovers(
+    stack: Stack, service: Service, database: str, query: Query, kind: str
+) -> None:
+    """While the database server is unavailable every request answers within the bound, with a
+    503 problem when it needs the database; afterwards the service recovers by itself (no
+    restart) and every order it acknowledged is stored once."""
+    with outage_under_load(stack, service, database, kind) as done:
+        pass
+
+    done.assert_bounded()
+    # The outage was felt: answered as unavailable, or held up (a frozen server may be back
+    # before a wait's bound runs out).
+    felt = done.statuses().get(503) or done.slowest() > 1.0
+    assert felt, f"the outage was not felt: {done.summary()}"
+    assert service.wait_ready(timeout=10).status == 200
+    assert service.create().status == 201
+    assert_each_accepted_order_stored_once(done, query)

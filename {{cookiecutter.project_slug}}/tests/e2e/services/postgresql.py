@@ -1,0 +1,33 @@
+"""PostgreSQL in the stack: what was stored, read with ``psql`` inside its container."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from ..stack import Stack
+
+__all__ = ["database_query", "database_service"]
+
+SERVICE = "postgres"
+
+Query = Callable[[str], list[list[str]]]
+
+
+@pytest.fixture(scope="session")
+def database_service() -> str:
+    return SERVICE
+
+
+@pytest.fixture(scope="session")
+def database_query(stack: Stack) -> Query:
+    """Rows of a query, each a list of its columns as text."""
+
+    def query(sql: str) -> list[list[str]]:
+        out = stack.exec(
+            SERVICE, "psql", "-U", "orders", "-d", "orders", "-At", "-F", "\t", "-c", sql
+        )
+        return [line.split("\t") for line in out.splitlines() if line]
+
+    return query

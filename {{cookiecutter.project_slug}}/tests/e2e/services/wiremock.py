@@ -1,0 +1,74 @@
+"""The virtual pricing upstream (WireMock) in the stack: its admin API published on 127.0.0.1,
+through which a scenario makes it slow or failing; the service's client gets short timeouts and
+a circuit that closes again quickly."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from ..stack import APP, Stack, loopback_port
+
+__all__ = ["pricing", "wiremock_override"]
+
+SERVICE = "pricing"
+PORT = 8080
+READ_TIMEOUT = 0.5
+RESET_SECONDS = 2.0
+FAIL_MAX = 3
+
+
+@pytest.fixture(scope="session")
+def wiremock_override() -> dict[str, Any]:
+    return {
+        "services": {
+            SERVICE: {"ports": [f"127.0.0.1:{loopback_port()}:{PORT}"]},
+            APP: {
+                "environment": {
+                    "FLASK_PRICING_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
+                    "FLASK_PRICING_RETRIES": "1",
+                    "FLASK_PRICING_BREAKER_FAIL_MAX": str(FAIL_MAX),
+                    "FLASK_PRICING_BREAKER_RESET_SECONDS": str(RESET_SECONDS),
+                }
+            },
+        }
+    }
+
+
+class Pricing:
+    """WireMock's admin API: stubs that win over the project's mappings, and a reset to them."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def _post(self, path: str, body: Any = None) -> None:
+        request = urllib.request.Request(  # noqa: S310 - loopback
+            self.url + path,
+            data=json.dumps(body or {}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5):  # noqa: S310
+            pass
+
+    def answer_every_price(self, response: dict[str, Any]) -> None:
+        stub = {
+            "priority": 1,
+            "request": {"method": "GET", "urlPathPattern": "/prices/.*"},
+            "response": response,
+        }
+        self._post("/__admin/mappings", stub)
+
+    def reset(self) -> None:
+        self._post("/__admin/mappings/reset")
+
+
+@pytest.fixture
+def pricing(stack: Stack) -> Iterator[Pricing]:
+    upstream = Pricing(f"http://127.0.0.1:{stack.port(SERVICE, PORT)}")
+    yield upstream
+    upstream.reset()
