@@ -4,6 +4,7 @@ and the Alembic migrations that make the schema."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -13,11 +14,12 @@ import click
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from flask import Flask, current_app, g
+from flask import Flask, Response, current_app, g
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from . import dependencies, wiring
+from .problems import problem_response
 
 EXTENSION = "{{ cookiecutter.package_name }}.database"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -125,11 +127,23 @@ def init_app(app: Flask) -> None:
         wiring.Dependency("database", database.check, required=True, close=database.close),
     )
     app.teardown_appcontext(_close_session)
+    app.register_error_handler(sa.exc.OperationalError, _database_unavailable)
+    app.register_error_handler(sa.exc.InterfaceError, _database_unavailable)
+    app.register_error_handler(sa.exc.TimeoutError, _database_unavailable)
     app.cli.add_command(db_cli)
     if app.config.get("EMBEDDED_DATABASE"):
         # The embedded SQLite file is brought to the latest schema on start, so that
         # ``flask run`` works on a fresh clone; server databases are migrated explicitly.
         upgrade(database.engine)
+
+
+def _database_unavailable(error: Exception) -> Response:
+    """The database cannot be reached (or its pool is exhausted): the request can be retried."""
+    logging.getLogger(__name__).warning("database unavailable: %s", error)
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+    return problem_response(503, "Service Unavailable", "The database is unavailable.")
 
 
 def database() -> Database:

@@ -9,11 +9,12 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+
+from {{ cookiecutter.package_name }} import orders as orders_module
 
 from .conftest import MakeApp
 
@@ -104,16 +105,19 @@ def test_an_unacceptable_request_id_is_replaced(logged: Logged, given: str) -> N
 
 
 def test_an_error_is_logged_with_its_request_id_and_traceback(
-    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    unreachable = tmp_path / "missing" / "orders.sqlite3"
-    logged = _attach(make_app, monkeypatch, schema=False, DATABASE_URL=f"sqlite:///{unreachable}")
+    def broken(_order_id: int) -> None:
+        raise RuntimeError("the cause")
+
+    monkeypatch.setattr(orders_module, "_existing_order", broken)
+    logged = _attach(make_app, monkeypatch)
     try:
-        logged.client.get("/orders", headers={"X-Request-ID": "req-500"})
+        logged.client.get("/orders/1", headers={"X-Request-ID": "req-500"})
         lines = logged.lines()
     finally:
         _detach(logged.stream)
 
     [error] = [line for line in lines if line["level"] == "ERROR"]
     assert error["request_id"] == "req-500"
-    assert "OperationalError" in error["exc_info"]
+    assert "RuntimeError: the cause" in error["exc_info"]
