@@ -1,0 +1,34 @@
+"""The contract layer: pacts between this service and its neighbours, and the API against its own
+OpenAPI document. In process, no Docker; a socket may connect to loopback only (pytest-socket).
+
+Consumer tests (marked ``writes_pact``) run first: the tests that verify a provider or a stub
+against a pact read the file they wrote.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from pytest_socket import socket_allow_hosts
+
+from .support import LOOPBACK
+
+WRITES_PACT = "writes_pact"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A stable sort: the consumers' tests first, each group in the order collected.
+    items.sort(key=lambda item: item.get_closest_marker(WRITES_PACT) is None)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    socket_allow_hosts([LOOPBACK], allow_unix_socket=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_flask_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # FLASK_* variables of the developer's shell must not point the contract tests at real services.
+    for name in [name for name in os.environ if name.startswith("FLASK_")]:
+        monkeypatch.delenv(name)
