@@ -8,13 +8,17 @@ against a pact read the file they wrote.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
+from pact import _server as pact_servers
 from pytest_socket import socket_allow_hosts
 
 from .support import LOOPBACK
 
 WRITES_PACT = "writes_pact"
+# Pact's core reports usage over the network unless told not to (tox sets it too).
+os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -32,3 +36,16 @@ def _no_flask_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # FLASK_* variables of the developer's shell must not point the contract tests at real services.
     for name in [name for name in os.environ if name.startswith("FLASK_")]:
         monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _pact_closes_its_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # pact-python stops its state and message servers without closing their sockets: a
+    # ResourceWarning, which this project's pytest settings make an error. Close them on stop.
+    stop = pact_servers.HandlerHttpServer.shutdown
+
+    def stop_and_close(server: pact_servers.HandlerHttpServer[Any]) -> None:
+        stop(server)
+        server.server_close()
+
+    monkeypatch.setattr(pact_servers.HandlerHttpServer, "shutdown", stop_and_close)

@@ -8,13 +8,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from {{ cookiecutter.package_name }} import create_app, db, wiring
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+from {{ cookiecutter.package_name }} import create_app, db
 
 # Pacts are build outputs, written by the consumer tests of this layer on every run (see README).
 PACTS = Path(__file__).resolve().parents[2] / "pacts"
@@ -53,7 +56,7 @@ def contract_app(directory: Path, **overrides: object) -> Flask:
 
 
 @contextmanager
-def serving(app: Flask) -> Iterator[str]:
+def serving(app: WSGIApplication) -> Iterator[str]:
     """Serves ``app`` on a free loopback port in a thread; yields its base URL."""
     server = make_server(LOOPBACK, 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -64,4 +67,3 @@ def serving(app: Flask) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()
-        wiring.close(app)
