@@ -1,0 +1,73 @@
+"""The service publishes what the notifier's pact asks of ``order.created``: Pact's verifier asks for
+the message, which is made as the relay makes it (``events.message_of``, the same function the
+publisher sends) from the outbox entry a real ``POST /orders`` recorded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from pact import Verifier
+
+from {{ cookiecutter.package_name }} import db, wiring
+from {{ cookiecutter.package_name }}.dependencies.events import OutboxMessage, message_of
+
+from ..orders_api import order_body
+from .support import LOOPBACK, SERVICE, contract_app, interactions, written_pact
+
+CONSUMER = "notifier"
+
+
+def published_after_a_create(directory: Path) -> dict[str, Any]:
+    """The message the service publishes for a new order, as Pact's verifier takes it."""
+    app = contract_app(directory)
+    try:
+        response = app.test_client().post("/orders", json=order_body())
+        assert response.status_code == 201, response.get_data(as_text=True)
+        with app.app_context():
+            [entry] = db.session().scalars(sa.select(OutboxMessage)).all()
+            outgoing = message_of(entry)
+    finally:
+        wiring.close(app)
+    return {
+        "contents": outgoing.body,
+        "metadata": outgoing.properties,
+        "content_type": outgoing.properties["content_type"],
+    }
+
+
+def test_order_created_is_published_as_the_notifier_expects(tmp_path: Path) -> None:
+    pact = written_pact(CONSUMER, SERVICE)
+    [interaction] = interactions(pact)
+
+    def produce() -> dict[str, Any]:
+        return published_after_a_create(tmp_path)
+
+    verifier = (
+        Verifier(SERVICE, host=LOOPBACK)
+        .message_handler({interaction["description"]: produce})
+        .add_source(pact)
+    )
+    verifier.verify()
+
+    assert verifier.results["result"], verifier.output(strip_ansi=True)
+
+
+def test_a_message_the_notifier_cannot_use_fails_verification(tmp_path: Path) -> None:
+    pact = written_pact(CONSUMER, SERVICE)
+    [interaction] = interactions(pact)
+
+    def produce_untyped() -> dict[str, Any]:
+        message = published_after_a_create(tmp_path)
+        return {**message, "metadata": {**message["metadata"], "type": "order.placed"}}
+
+    verifier = (
+        Verifier(SERVICE, host=LOOPBACK)
+        .message_handler({interaction["description"]: produce_untyped})
+        .add_source(pact)
+    )
+    with pytest.raises(RuntimeError):
+        verifier.verify()
