@@ -25,7 +25,8 @@ def _integral(value: object) -> object:
     return value
 
 
-Quantity = Annotated[StrictInt, BeforeValidator(_integral), Field(ge=1, le=1000)]
+# The validator is last so that it runs first, and the bounds stay JSON Schema keywords.
+Quantity = Annotated[StrictInt, Field(ge=1, le=1000), BeforeValidator(_integral)]
 
 
 class NewOrder(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,8 @@ PACTS = Path(__file__).resolve().parents[2] / "pacts"
 # The service's name in every pact it takes part in, as consumer or as provider.
 SERVICE = "{{ cookiecutter.project_slug }}"
 LOOPBACK = "127.0.0.1"
+# Lines a test leaves for the end of the run (the conftest prints them): what it measured.
+REPORT = pytest.StashKey[list[str]]()
 
 
 def pact_path(consumer: str, provider: str) -> Path:
@@ -44,12 +46,11 @@ def interactions(path: Path) -> list[dict[str, Any]]:
     return found
 
 
-def contract_app(directory: Path, **overrides: object) -> Flask:
-    """The service as configured with nothing but an SQLite file of its own, migrated: every other
-    dependency is its embedded stand-in, so the layer needs no container."""
-    app = create_app(
-        {"TESTING": True, "DATABASE_URL": f"sqlite:///{directory / 'orders.sqlite3'}", **overrides}
-    )
+def contract_app(directory: Path, config: Mapping[str, Any]) -> Flask:
+    """The service on an SQLite file of its own, migrated, and ``config`` (the layer's stubs):
+    every other dependency is its embedded stand-in, so the layer needs no container."""
+    database_url = f"sqlite:///{directory / 'orders.sqlite3'}"
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, **config})
     database: db.Database = app.extensions[db.EXTENSION]
     db.upgrade(database.engine)
     return app

@@ -21,9 +21,9 @@ from .support import LOOPBACK, SERVICE, contract_app, interactions, written_pact
 CONSUMER = "notifier"
 
 
-def published_after_a_create(directory: Path) -> dict[str, Any]:
+def published_after_a_create(directory: Path, config: dict[str, Any]) -> dict[str, Any]:
     """The message the service publishes for a new order, as Pact's verifier takes it."""
-    app = contract_app(directory)
+    app = contract_app(directory, config)
     try:
         response = app.test_client().post("/orders", json=order_body())
         assert response.status_code == 201, response.get_data(as_text=True)
@@ -39,12 +39,14 @@ def published_after_a_create(directory: Path) -> dict[str, Any]:
     }
 
 
-def test_order_created_is_published_as_the_notifier_expects(tmp_path: Path) -> None:
+def test_order_created_is_published_as_the_notifier_expects(
+    tmp_path: Path, service_config: dict[str, Any]
+) -> None:
     pact = written_pact(CONSUMER, SERVICE)
     [interaction] = interactions(pact)
 
     def produce() -> dict[str, Any]:
-        return published_after_a_create(tmp_path)
+        return published_after_a_create(tmp_path, service_config)
 
     verifier = (
         Verifier(SERVICE, host=LOOPBACK)
@@ -56,12 +58,14 @@ def test_order_created_is_published_as_the_notifier_expects(tmp_path: Path) -> N
     assert verifier.results["result"], verifier.output(strip_ansi=True)
 
 
-def test_a_message_the_notifier_cannot_use_fails_verification(tmp_path: Path) -> None:
+def test_a_message_the_notifier_cannot_use_fails_verification(
+    tmp_path: Path, service_config: dict[str, Any]
+) -> None:
     pact = written_pact(CONSUMER, SERVICE)
     [interaction] = interactions(pact)
 
     def produce_untyped() -> dict[str, Any]:
-        message = published_after_a_create(tmp_path)
+        message = published_after_a_create(tmp_path, service_config)
         return {**message, "metadata": {**message["metadata"], "type": "order.placed"}}
 
     verifier = (

@@ -27,15 +27,16 @@ from .support import LOOPBACK, SERVICE, contract_app, interactions, serving, wri
 class ServiceUnderTest:
     """A WSGI app that is a fresh service after every reset (the server keeps its port)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, config: dict[str, Any]) -> None:
         self.directory = directory
+        self.config = config
         self.runs = itertools.count()
         self.app = self._new_app()
 
     def _new_app(self) -> Flask:
         directory = self.directory / f"state-{next(self.runs)}"
         directory.mkdir()
-        return contract_app(directory)
+        return contract_app(directory, self.config)
 
     def reset(self) -> None:
         old, self.app = self.app, self._new_app()
@@ -72,8 +73,8 @@ def set_up(service: ServiceUnderTest, state: str, parameters: dict[str, Any]) ->
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> Iterator[ServiceUnderTest]:
-    service = ServiceUnderTest(tmp_path)
+def service(tmp_path: Path, service_config: dict[str, Any]) -> Iterator[ServiceUnderTest]:
+    service = ServiceUnderTest(tmp_path, service_config)
     yield service
     wiring.close(service.app)
 
