@@ -53,6 +53,9 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/unit/test_events.py",
             "tests/fixtures/rabbitmq.py",
             "tests/integration/test_events.py",
+            "tests/contract/consumers/notifier.py",
+            "tests/contract/consumers/test_notifier.py",
+            "tests/contract/test_events.py",
         ],
     },
     "upstream_api": {
@@ -63,6 +66,9 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/fixtures/wiremock.py",
             "tests/integration/test_pricing.py",
             "tests/wiremock",
+            "tests/contract/stubs/pricing.py",
+            "tests/contract/test_pricing.py",
+            "tests/contract/test_wiremock_stubs.py",
         ],
         "no": [
             "src/{package}/dependencies/price_in_request.py",

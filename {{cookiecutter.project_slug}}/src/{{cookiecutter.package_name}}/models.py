@@ -8,7 +8,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import Base, Money, UTCDateTime
+from .db import CENTS, Base, Money, UTCDateTime
 from .schemas import OrderOut, StatusChangeOut
 
 CREATED = "created"
@@ -17,6 +17,11 @@ CANCELLED = "cancelled"
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _amount(value: Decimal) -> str:
+    # Two decimals whether the value was read back from the database or is the one just given.
+    return str(value.quantize(CENTS))
 
 
 class Order(Base):
@@ -58,8 +63,8 @@ class Order(Base):
                 "id": self.id,
                 "sku": self.sku,
                 "quantity": self.quantity,
-                "unit_price": str(self.unit_price),
-                "total": str(self.total),
+                "unit_price": _amount(self.unit_price),
+                "total": _amount(self.total),
                 "currency": self.currency,
                 "status": self.status,
                 "created_at": self.created_at.isoformat(),

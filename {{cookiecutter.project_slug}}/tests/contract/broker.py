@@ -17,12 +17,12 @@ from pathlib import Path
 
 from .support import PACTS, SERVICE
 
-BROKER_URL = "PACT_BROKER_BASE_URL"
+BROKER_BASE_URL = "PACT_BROKER_BASE_URL"
 Runner = Callable[[list[str]], int]
 
 
 def git(*args: str) -> str:
-    done = subprocess.run(["git", *args], capture_output=True, text=True, check=True)  # noqa: S607
+    done = subprocess.run(["git", *args], capture_output=True, text=True, check=True)  # noqa: S603, S607
     return done.stdout.strip()
 
 
@@ -42,7 +42,7 @@ def own_pacts(directory: Path = PACTS) -> list[Path]:
 def publish_command(env: Mapping[str, str], pacts: Sequence[Path]) -> list[str]:
     return [
         "pact", "broker", "publish", *(str(path) for path in pacts),
-        "--broker-base-url", env[BROKER_URL],
+        "--broker-base-url", env[BROKER_BASE_URL],
         "--consumer-app-version", version(env),
         "--branch", branch(env),
     ]  # fmt: skip
@@ -51,7 +51,7 @@ def publish_command(env: Mapping[str, str], pacts: Sequence[Path]) -> list[str]:
 def can_i_deploy_command(env: Mapping[str, str]) -> list[str]:
     return [
         "pact", "broker", "can-i-deploy",
-        "--broker-base-url", env[BROKER_URL],
+        "--broker-base-url", env[BROKER_BASE_URL],
         "--pacticipant", SERVICE,
         "--version", version(env),
         "--to-environment", env.get("PACT_ENVIRONMENT", "production"),
@@ -59,15 +59,15 @@ def can_i_deploy_command(env: Mapping[str, str]) -> list[str]:
 
 
 def _run(command: list[str]) -> int:
-    return subprocess.run(command, check=False).returncode  # noqa: S603
+    return subprocess.run(command, check=False).returncode  # noqa: S603 - built above
 
 
 def main(
     argv: Sequence[str], env: Mapping[str, str], run: Runner = _run, pacts: Path = PACTS
 ) -> int:
     [action] = argv
-    if not env.get(BROKER_URL):
-        print(f"{BROKER_URL} is not set: no broker to {action}; the pacts stay files in {pacts}/")
+    if not env.get(BROKER_BASE_URL):
+        print(f"{BROKER_BASE_URL} is not set: no broker to {action}; the pacts stay files in {pacts}/")
         return 0
     if action == "publish":
         found = own_pacts(pacts)

@@ -36,7 +36,9 @@ def written_pact(consumer: str, provider: str) -> Path:
     """The pact a consumer test of this layer wrote; the layer runs those tests first."""
     path = pact_path(consumer, provider)
     if not path.is_file():
-        pytest.fail(f"{path} is missing: run the whole layer (tox -e contract), whose consumer tests write it")
+        pytest.fail(
+            f"{path} is missing: run the whole layer (tox -e contract), whose consumer tests write it"
+        )
     return path
 
 

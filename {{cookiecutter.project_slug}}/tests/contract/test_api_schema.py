@@ -15,12 +15,11 @@ from typing import Any
 
 import pytest
 import schemathesis
+from flask import Flask
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 from schemathesis import Case
 from schemathesis.config import SchemathesisConfig
-
-from flask import Flask
 
 from {{ cookiecutter.package_name }} import db, wiring
 from {{ cookiecutter.package_name }}.db import Base
@@ -33,13 +32,19 @@ CONFIG = {
     "seed": SEED,
     "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True},
     "checks": {"enabled": True},
-    "phases": {"examples": {"enabled": True}, "coverage": {"enabled": True}, "fuzzing": {"enabled": True}},
+    "phases": {
+        "examples": {"enabled": True},
+        "coverage": {"enabled": True},
+        "fuzzing": {"enabled": True},
+    },
 }
 CASES: Counter[str] = Counter()
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory, service_config: dict[str, Any]) -> Iterator[Flask]:
+def app(
+    tmp_path_factory: pytest.TempPathFactory, service_config: dict[str, Any]
+) -> Iterator[Flask]:
     app = contract_app(tmp_path_factory.mktemp("api-schema"), service_config)
     yield app
     wiring.close(app)
@@ -72,7 +77,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-def test_every_operation_answers_as_documented(case: Case) -> None:
+def test_every_operation_answers_as_documented(case: Case[Any]) -> None:
     CASES[case.operation.label] += 1
     case.call_and_validate()
 

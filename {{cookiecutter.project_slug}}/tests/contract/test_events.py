@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from pact import Verifier
+from pact.types import Message
 
 from {{ cookiecutter.package_name }} import db, wiring
 from {{ cookiecutter.package_name }}.dependencies.events import OutboxMessage, message_of
@@ -21,7 +22,7 @@ from .support import LOOPBACK, SERVICE, contract_app, interactions, written_pact
 CONSUMER = "notifier"
 
 
-def published_after_a_create(directory: Path, config: dict[str, Any]) -> dict[str, Any]:
+def published_after_a_create(directory: Path, config: dict[str, Any]) -> Message:
     """The message the service publishes for a new order, as Pact's verifier takes it."""
     app = contract_app(directory, config)
     try:
@@ -32,11 +33,11 @@ def published_after_a_create(directory: Path, config: dict[str, Any]) -> dict[st
             outgoing = message_of(entry)
     finally:
         wiring.close(app)
-    return {
-        "contents": outgoing.body,
-        "metadata": outgoing.properties,
-        "content_type": outgoing.properties["content_type"],
-    }
+    return Message(
+        contents=outgoing.body,
+        metadata=outgoing.properties,
+        content_type=outgoing.properties["content_type"],
+    )
 
 
 def test_order_created_is_published_as_the_notifier_expects(
@@ -45,7 +46,7 @@ def test_order_created_is_published_as_the_notifier_expects(
     pact = written_pact(CONSUMER, SERVICE)
     [interaction] = interactions(pact)
 
-    def produce() -> dict[str, Any]:
+    def produce() -> Message:
         return published_after_a_create(tmp_path, service_config)
 
     verifier = (
@@ -64,9 +65,13 @@ def test_a_message_the_notifier_cannot_use_fails_verification(
     pact = written_pact(CONSUMER, SERVICE)
     [interaction] = interactions(pact)
 
-    def produce_untyped() -> dict[str, Any]:
+    def produce_untyped() -> Message:
         message = published_after_a_create(tmp_path, service_config)
-        return {**message, "metadata": {**message["metadata"], "type": "order.placed"}}
+        return Message(
+            contents=message["contents"],
+            metadata={**(message["metadata"] or {}), "type": "order.placed"},
+            content_type=message["content_type"],
+        )
 
     verifier = (
         Verifier(SERVICE, host=LOOPBACK)

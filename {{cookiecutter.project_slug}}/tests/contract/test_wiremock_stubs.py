@@ -41,7 +41,9 @@ def stub_matches_request(stub: Json, request: Json) -> bool:
     if "url" in wanted or "urlPath" in wanted:
         return bool(wanted.get("url", wanted.get("urlPath")) == path)
     if "urlPathPattern" in wanted or "urlPattern" in wanted:
-        return re.fullmatch(wanted.get("urlPathPattern", wanted.get("urlPattern")), path) is not None
+        return (
+            re.fullmatch(wanted.get("urlPathPattern", wanted.get("urlPattern")), path) is not None
+        )
     raise AssertionError(f"stub {stub.get('name')!r}: no URL matcher this check knows")
 
 
@@ -152,7 +154,13 @@ def test_every_stub_answers_as_the_pricing_pact_allows(pricing_pact: list[Json])
 def test_a_stub_answering_what_the_pact_forbids_is_reported(
     pricing_pact: list[Json], change: Json, expected: str
 ) -> None:
-    [known] = [stub for stub in stubs() if stub["response"]["status"] == 200 and "jsonBody" in stub["response"] and "unit_price" in stub["response"]["jsonBody"]]
+    [known] = [
+        stub
+        for stub in stubs()
+        if stub["response"]["status"] == 200
+        and "jsonBody" in stub["response"]
+        and "unit_price" in stub["response"]["jsonBody"]
+    ]
     broken = {**known, "response": {**known["response"], **change}}
 
     problems = stub_problems(broken, pricing_pact)

@@ -13,7 +13,6 @@ from pydantic.json_schema import WithJsonSchema
 from ..orders import Price, register_prices
 from ..schemas import Currency, NewOrder
 
-
 # A positive amount of at most ten digits and two decimals, without leading zeros: what the
 # document promises is exactly what is accepted.
 AMOUNT_PATTERN = r"^(?:[1-9][0-9]{0,9}(?:\.[0-9]{1,2})?|0\.(?:[1-9][0-9]?|0[1-9]))$"

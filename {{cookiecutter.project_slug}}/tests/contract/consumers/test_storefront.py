@@ -63,7 +63,10 @@ def storefront_pact() -> Pact:
         .given("no order exists", {"id": MISSING_ID})
         .with_request("GET", f"/orders/{MISSING_ID}")
         .will_respond_with(404)
-        .with_body({"status": 404, "title": match.str("Not Found")}, content_type="application/problem+json")
+        .with_body(
+            {"status": 404, "title": match.str("Not Found")},
+            content_type="application/problem+json",
+        )
     )
     (
         pact.upon_receiving("a request for a page of orders")
@@ -71,7 +74,9 @@ def storefront_pact() -> Pact:
         .with_request("GET", "/orders")
         .with_query_parameter("limit", "10")
         .will_respond_with(200)
-        .with_body({"items": match.each_like(an_order("created"), min=1)}, content_type="application/json")
+        .with_body(
+            {"items": match.each_like(an_order("created"), min=1)}, content_type="application/json"
+        )
     )
     (
         pact.upon_receiving("a request to cancel an order")
@@ -84,7 +89,7 @@ def storefront_pact() -> Pact:
 
 
 @pytest.fixture(scope="module")
-def orders_service() -> Iterator[StorefrontClient]:
+def mock_service() -> Iterator[StorefrontClient]:
     """The storefront's client against Pact's mock server; the pact is written once every
     interaction was called as specified."""
     pact = storefront_pact()
@@ -93,27 +98,27 @@ def orders_service() -> Iterator[StorefrontClient]:
     pact.write_file(PACTS, overwrite=True)
 
 
-def test_placing_an_order_returns_it_created(orders_service: StorefrontClient) -> None:
-    order = orders_service.place("SKU-1", 2, **PRICE_FIELDS)
+def test_placing_an_order_returns_it_created(mock_service: StorefrontClient) -> None:
+    order = mock_service.place("SKU-1", 2, **PRICE_FIELDS)
 
     assert (order["sku"], order["quantity"], order["status"]) == ("SKU-1", 2, "created")
 
 
-def test_an_order_is_read_by_its_id(orders_service: StorefrontClient) -> None:
-    assert orders_service.order(ORDER_ID)["id"] == ORDER_ID
+def test_an_order_is_read_by_its_id(mock_service: StorefrontClient) -> None:
+    assert mock_service.order(ORDER_ID)["id"] == ORDER_ID
 
 
-def test_an_order_that_does_not_exist_is_not_found(orders_service: StorefrontClient) -> None:
+def test_an_order_that_does_not_exist_is_not_found(mock_service: StorefrontClient) -> None:
     with pytest.raises(OrderNotFound):
-        orders_service.order(MISSING_ID)
+        mock_service.order(MISSING_ID)
 
 
-def test_orders_are_listed_a_page_at_a_time(orders_service: StorefrontClient) -> None:
-    orders = orders_service.orders(limit=10)
+def test_orders_are_listed_a_page_at_a_time(mock_service: StorefrontClient) -> None:
+    orders = mock_service.orders(limit=10)
 
     assert orders
     assert all(order["status"] == "created" for order in orders)
 
 
-def test_a_cancelled_order_says_so(orders_service: StorefrontClient) -> None:
-    assert orders_service.cancel(ORDER_ID)["status"] == "cancelled"
+def test_a_cancelled_order_says_so(mock_service: StorefrontClient) -> None:
+    assert mock_service.cancel(ORDER_ID)["status"] == "cancelled"

@@ -29,7 +29,9 @@ def pricing_stub(environ: dict[str, Any], start_response: Any) -> Iterable[bytes
 
 def _answer(start_response: Any, status: str, body: dict[str, Any]) -> list[bytes]:
     data = json.dumps(body).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    )
     return [data]
 
 
