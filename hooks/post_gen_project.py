@@ -75,6 +75,11 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/unit/test_price_in_request.py",
         ],
     },
+    # The CI provider's file runs the tox environments as jobs; with ci=none there is none.
+    "ci": {
+        "github": [".github/workflows/ci.yml"],
+        "gitlab": [".gitlab-ci.yml"],
+    },
 }
 
 
@@ -103,14 +108,25 @@ def remove_empty_dirs(project: Path) -> None:
             directory.rmdir()
 
 
+# upstream_api -> a POST /orders body the embedded defaults accept (the price list has SKU-1).
+EXAMPLE_ORDER = {
+    "yes": {"sku": "SKU-1", "quantity": 2},
+    "no": {"sku": "SKU-1", "quantity": 2, "unit_price": "12.50", "currency": "EUR"},
+}
+
+
 def next_steps(answers: dict[str, str]) -> str:
+    body = json.dumps(EXAMPLE_ORDER[answers["upstream_api"]])
     lines = [
         f"Baked {answers['project_slug']}. Next:",
         f"  cd {answers['project_slug']}",
         "  python -m pip install tox",
-        "  tox -m fast        # lint, types and unit tests: no Docker, seconds",
-        "  tox -m docker      # integration tests against real dependencies (Docker)",
+        "  tox -m fast        # lint, types, unit and contract tests: no Docker, seconds",
+        "  tox -m docker      # integration and whole-stack tests (Docker)",
+        "  python -m pip install -e .",
         f"  flask --app {answers['package_name']} run   # the service, embedded defaults",
+        "  curl -s -X POST localhost:5000/orders -H 'Content-Type: application/json' "
+        f"-d '{body}'   # 201: an order, priced in process",
     ]
     return "\n".join(lines)
 

@@ -16,13 +16,14 @@ ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 # Below this line nothing is rendered: the code may speak of template syntax freely.
 {% raw -%}
 
-# Names a package may not take: importing it would shadow the standard library, or a library
-# the baked project or its tests import.
-SHADOWED = set(sys.stdlib_module_names) | {
-    "alembic", "click", "flask", "gunicorn", "jinja2", "kombu", "markupsafe", "pybreaker",
-    "pydantic", "pymysql", "psycopg", "pytest", "redis", "requests", "responses", "sqlalchemy",
-    "testcontainers", "tests", "tox", "urllib3", "werkzeug", "wiremock", "app", "src",
-}  # fmt: skip
+# Names a package may not take, with why: a package named like a module the baked project or its
+# tools import would shadow it. The standard library of the Python running this hook, and the
+# ``_reserved_names`` of cookiecutter.json: the import names of every distribution any bake installs,
+# computed by ``python -m tests.reserved_names`` and kept current by a template test. They come as
+# answers do, through ``cookiecutter | tojson`` above: a private key (leading ``_``) is neither asked
+# nor rendered, and travels in the context however the template was fetched (a local path, a clone
+# of a git URL, cruft, which names no template folder in the context a data file could be found by).
+RESERVED: dict[str, str] = ANSWERS.get("_reserved_names") or {}
 SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -57,8 +58,12 @@ def check_package(name: str) -> str | None:
         )
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         return f"package_name {name!r} is a Python keyword"
-    if name in SHADOWED:
-        return f"package_name {name!r} would shadow the module of the same name; choose another"
+    why = "the standard library" if name in sys.stdlib_module_names else RESERVED.get(name)
+    if why:
+        return (
+            f"package_name {name!r} would shadow the module of the same name ({why}); "
+            "choose another"
+        )
     if len(name) > MAX_PACKAGE:
         return f"package_name is {len(name)} characters long; keep it to {MAX_PACKAGE}"
     return None
@@ -109,6 +114,8 @@ def problems(answers: dict[str, str]) -> list[str]:
     ]
     found = [check(str(answers.get(field, ""))) for check, field in checks]
     found += [check_text(field, str(answers.get(field, ""))) for field in TEXT_FIELDS]
+    if not RESERVED:
+        found.append("the template's _reserved_names are missing from its cookiecutter.json")
     return [problem for problem in found if problem]
 
 

@@ -20,7 +20,9 @@ COOKIECUTTER_JSON: dict[str, Any] = json.loads((TEMPLATE / "cookiecutter.json").
 # Every question in the order cookiecutter asks it (private keys such as __prompts__ are not asked).
 QUESTIONS = [key for key in COOKIECUTTER_JSON if not key.startswith("_")]
 CHOICES: dict[str, list[str]] = {
-    key: value for key, value in COOKIECUTTER_JSON.items() if isinstance(value, list)
+    key: value
+    for key, value in COOKIECUTTER_JSON.items()
+    if key in QUESTIONS and isinstance(value, list)
 }
 # The options that interact (they decide files, code, dependencies and services): baked as a product.
 DEPENDENCY_OPTIONS = ("database", "cache", "message_broker", "upstream_api")
@@ -180,7 +182,7 @@ def cookiecutter_cli(
 
 def files_of(project: Path) -> Iterator[Path]:
     for path in sorted(project.rglob("*")):
-        if path.is_file() and not {".tox", ".mypy_cache", ".ruff_cache", "__pycache__",
+        if path.is_file() and not {".git", ".tox", ".mypy_cache", ".ruff_cache", "__pycache__",
                                    ".pytest_cache", "build", "instance"} & set(path.relative_to(project).parts):  # fmt: skip
             yield path
 
@@ -201,7 +203,8 @@ def package_dir(project: Path, answers: Mapping[str, str]) -> Path:
 # (option, answer) -> patterns (case-insensitive) that betray that answer. None of them may appear in
 # a file name or a text file of a bake that did not choose it (SQLite is the embedded default of every
 # bake, so it has none). ``.cookiecutter.json`` is left out of the scan: it records every option by
-# name, by design, and is compared with the answers instead.
+# name, by design, and is compared with the answers instead; so does ``.cruft.json``, which
+# ``cruft create`` writes.
 TELLTALES: dict[tuple[str, str], list[str]] = {
     ("database", "postgresql"): [r"postgres", r"psycopg", r"\bpg_"],
     ("database", "mariadb"): [r"maria", r"mysql"],
@@ -218,7 +221,7 @@ TELLTALES: dict[tuple[str, str], list[str]] = {
     ("ci", "github"): [r"github", r"\.github/"],
     ("ci", "gitlab"): [r"gitlab"],
 }  # fmt: skip
-NOT_SCANNED = {".cookiecutter.json"}
+NOT_SCANNED = {".cookiecutter.json", ".cruft.json"}
 
 
 def traces(project: Path, answers: Mapping[str, str]) -> list[str]:
@@ -263,8 +266,9 @@ def mentions(project: Path, pattern: str) -> bool:
     return False
 
 
-# Leftover template syntax: Jinja's opening delimiters, or a cookiecutter variable by name.
-UNRENDERED = re.compile(r"\{\{|\{%|\{#|\bcookiecutter\.(" + "|".join(QUESTIONS) + r")\b")
+# Leftover template syntax: Jinja's opening delimiters, or a cookiecutter variable by name. GitHub
+# Actions' own expressions (``${{ matrix.python }}``) are not Jinja's.
+UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#|\bcookiecutter\.(" + "|".join(QUESTIONS) + r")\b")
 
 
 def unrendered(project: Path) -> list[str]:

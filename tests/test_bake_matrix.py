@@ -25,9 +25,15 @@ Baked = Callable[[Mapping[str, str]], Path]
 
 # The modules of the service that exist only for one answer.
 MODULES = {
-    ("cache", "redis"): ["cache.py"],
-    ("message_broker", "rabbitmq"): ["events.py", "migrations/versions/0002_outbox.py"],
-    ("upstream_api", "yes"): ["pricing.py"],
+    ("database", "postgresql"): ["dependencies/postgresql.py"],
+    ("database", "mariadb"): ["dependencies/mariadb.py"],
+    ("cache", "redis"): ["dependencies/cache.py"],
+    ("message_broker", "rabbitmq"): [
+        "dependencies/events.py",
+        "migrations/versions/0002_outbox.py",
+    ],
+    ("upstream_api", "yes"): ["dependencies/pricing.py"],
+    ("upstream_api", "no"): ["dependencies/price_in_request.py"],
 }
 # The compose service each answer brings.
 SERVICES = {

@@ -107,12 +107,19 @@ def test_check_package_accepts(pre: ModuleType, name: str) -> None:
         ("class", "keyword"),
         ("import", "keyword"),
         ("match", "keyword"),  # a soft keyword
-        ("json", "shadow"),
+        ("json", "shadow the module of the same name (the standard library)"),
         ("email", "shadow"),
         ("typing", "shadow"),
-        ("flask", "shadow"),
+        ("flask", "shadow the module of the same name (from flask, which a bake installs)"),
         ("werkzeug", "shadow"),
-        ("tests", "shadow"),
+        # what a bake's dependencies install in turn (testcontainers -> docker, flask -> blinker,
+        # requests -> urllib3, flask -> jinja2 -> markupsafe, openapi-spec-validator -> ... -> pyyaml)
+        ("docker", "(from docker, which a bake installs)"),
+        ("blinker", "(from blinker, which a bake installs)"),
+        ("urllib3", "(from urllib3, which a bake installs)"),
+        ("markupsafe", "(from markupsafe, which a bake installs)"),
+        ("yaml", "(from pyyaml, which a bake installs)"),
+        ("tests", "shadow the module of the same name (the baked project's tests/)"),
         ("x" * 41, "keep it to 40"),
     ],
 )
@@ -267,21 +274,34 @@ def test_every_planned_path_exists_in_the_template(post: ModuleType) -> None:
 
 def test_plan_options_and_answers_are_the_templates(post: ModuleType) -> None:
     for option, owners in post.PLAN.items():
-        assert option in helpers.DEPENDENCY_OPTIONS
+        assert option in helpers.CHOICES
         assert set(owners) <= set(helpers.CHOICES[option])
 
 
 def test_unchosen_paths_all_in(post: ModuleType) -> None:
     answers = {**helpers.default_context(), **helpers.ALL_IN, "package_name": "shop"}
-    assert post.unchosen_paths(answers, post.PLAN) == ["tests/fixtures/mariadb.py"]
+    assert answers["ci"] == "github"
+    assert post.unchosen_paths(answers, post.PLAN) == [
+        ".gitlab-ci.yml",
+        "src/shop/dependencies/mariadb.py",
+        "src/shop/dependencies/price_in_request.py",
+        "tests/fixtures/mariadb.py",
+        "tests/fixtures/sqlite.py",
+        "tests/integration/test_mariadb.py",
+        "tests/unit/test_mariadb.py",
+        "tests/unit/test_price_in_request.py",
+    ]
 
 
 def test_unchosen_paths_all_out(post: ModuleType) -> None:
     answers = {**helpers.default_context(), **helpers.ALL_OUT, "package_name": "shop"}
     unchosen = set(post.unchosen_paths(answers, post.PLAN))
-    assert {"src/shop/cache.py", "src/shop/events.py", "src/shop/pricing.py",
+    assert {"src/shop/dependencies/cache.py", "src/shop/dependencies/events.py",
+            "src/shop/dependencies/pricing.py", "src/shop/dependencies/postgresql.py",
             "src/shop/migrations/versions/0002_outbox.py", "tests/fixtures/postgresql.py",
-            "tests/fixtures/mariadb.py", "tests/wiremock"} <= unchosen  # fmt: skip
+            "tests/fixtures/mariadb.py", "tests/integration/test_database_server.py",
+            "tests/wiremock"} <= unchosen  # fmt: skip
+    assert not {"tests/fixtures/sqlite.py", "src/shop/dependencies/price_in_request.py"} & unchosen
     assert not any("{package}" in path for path in unchosen)
 
 
@@ -291,6 +311,7 @@ def test_main_prunes_records_and_prints(
     answers = {
         **helpers.default_context(),
         **helpers.ALL_OUT,
+        "ci": "none",
         "package_name": "shop",
         "project_slug": "shop",
     }
@@ -299,7 +320,7 @@ def test_main_prunes_records_and_prints(
     ]
     for relative in planned:
         target = tmp_path / relative
-        if relative.endswith(".py"):
+        if Path(relative).suffix:  # a file
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text("")
         else:  # a directory of files
@@ -308,12 +329,15 @@ def test_main_prunes_records_and_prints(
     (tmp_path / "src" / "shop" / "__init__.py").write_text("")
     (tmp_path / "empty" / "nested").mkdir(parents=True)
 
+    unchosen = post.unchosen_paths(answers, post.PLAN)
+
     assert post.main(answers, tmp_path) == 0
 
-    assert all(not (tmp_path / relative).exists() for relative in planned)
+    assert all(not (tmp_path / relative).exists() for relative in unchosen)
+    assert all((tmp_path / relative).exists() for relative in set(planned) - set(unchosen))
     assert (tmp_path / "src" / "shop" / "__init__.py").exists()
     assert not (tmp_path / "empty").exists()
-    assert not (tmp_path / "tests").exists()  # emptied by the pruning, then removed
+    assert not (tmp_path / "tests" / "wiremock").exists()  # emptied by the pruning, then removed
     recorded = json.loads((tmp_path / ".cookiecutter.json").read_text(encoding="utf-8"))
     assert recorded == {k: v for k, v in answers.items() if not k.startswith("_")}
     out = capsys.readouterr().out
@@ -333,3 +357,7 @@ def test_next_steps(post: ModuleType, answers: dict[str, str]) -> None:
     assert "flask --app my_shop run" in steps
     assert "tox -m fast" in steps
     assert "tox -m docker" in steps
+    # The one request that shows the embedded default taking an order.
+    (curl,) = [line for line in steps.splitlines() if "curl" in line]
+    assert "POST" in curl
+    assert "/orders" in curl

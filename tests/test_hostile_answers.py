@@ -77,6 +77,12 @@ REJECTED = [
     Case("shadows-stdlib", {"project_name": "Email"}, "package_name 'email' would shadow"),
     Case("shadows-flask", {"project_name": "Flask"}, "package_name 'flask' would shadow"),
     Case("shadows-tests", {"package_name": "tests"}, "package_name 'tests' would shadow"),
+    # Libraries a bake installs because its dependencies require them.
+    Case("shadows-docker", {"package_name": "docker"},
+         "package_name 'docker' would shadow the module of the same name (from docker, which a bake installs)"),
+    Case("shadows-blinker", {"project_name": "Blinker"}, "package_name 'blinker' would shadow"),
+    Case("shadows-markupsafe", {"package_name": "markupsafe"}, "package_name 'markupsafe' would shadow"),
+    Case("shadows-urllib3", {"package_name": "urllib3"}, "package_name 'urllib3' would shadow"),
     Case("uppercase-slug", {"project_slug": "Orders"}, "project_slug 'Orders' must be lowercase"),
     Case("dotdot-slug", {"project_slug": "../escape"}, "project_slug '../escape'"),
     Case("slash-slug", {"project_slug": "a/b"}, "project_slug 'a/b'", marks=[pytest.mark.xfail(

@@ -12,7 +12,7 @@ from werkzeug.test import TestResponse
 UNIT_PRICE = "12.50"
 CURRENCY = "EUR"
 {%- if cookiecutter.upstream_api == "no" %}
-# The price is part of the order: the service has no pricing service to ask.
+# The price is part of the order: the client names it.
 PRICE_FIELDS: dict[str, str] = {"unit_price": UNIT_PRICE, "currency": CURRENCY}
 {%- else %}
 # The price comes from the pricing service; a client sends none.

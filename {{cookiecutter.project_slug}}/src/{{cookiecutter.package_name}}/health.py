@@ -2,9 +2,8 @@
 dependency is checked within one short deadline).
 
 Readiness fails (503) only for a dependency the service cannot work without (its database). One
-it is built to survive (a cache, a broker behind the outbox, an upstream behind its circuit
-breaker) is reported as degraded while the status stays 200: an orchestrator must not take every
-replica out of rotation for an outage the service rides out.
+it is built to survive is reported as degraded while the status stays 200: an orchestrator must
+not take every replica out of rotation for an outage the service rides out.
 """
 
 from __future__ import annotations

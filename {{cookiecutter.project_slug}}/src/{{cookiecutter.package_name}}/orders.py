@@ -57,7 +57,7 @@ class PriceSource(Protocol):
 
     @property
     def problems(self) -> dict[int, str]:
-        """The statuses ``POST /orders`` may answer when pricing fails, documented."""
+        """The statuses ``POST /orders`` may answer when its price cannot be had, documented."""
         ...
 
     def price_for(self, new: NewOrder) -> Price: ...

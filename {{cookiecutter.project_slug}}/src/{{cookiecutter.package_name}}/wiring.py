@@ -20,8 +20,8 @@ Check = Callable[[], str | None]
 class Dependency:
     name: str
     check: Check
-    # False for what the service is built to survive (a cache, a broker behind an outbox, an
-    # upstream behind a circuit breaker): its failure degrades readiness instead of failing it.
+    # False for what the service is built to survive (a cache, say): its failure degrades
+    # readiness instead of failing it.
     required: bool
     close: Callable[[], None] = lambda: None
 

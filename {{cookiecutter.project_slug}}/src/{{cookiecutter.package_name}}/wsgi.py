@@ -1,7 +1,13 @@
 """Entry point for gunicorn: ``gunicorn {{ cookiecutter.package_name }}.wsgi:app``.
 
-The production configuration: no embedded stand-in for a dependency that is not configured."""
+The production configuration: no embedded stand-in for a dependency that is not configured, so a
+missing setting stops the start instead of silently taking orders nowhere. Only an explicit
+``FLASK_EMBEDDED_DEFAULTS=true`` brings the stand-ins back (a demo container, say).
+"""
+
+import os
 
 from . import create_app
 
-app = create_app({"EMBEDDED_DEFAULTS": False})
+os.environ.setdefault("FLASK_EMBEDDED_DEFAULTS", "false")
+app = create_app()

@@ -11,7 +11,7 @@ from {{ cookiecutter.package_name }} import db, dependencies
 from {{ cookiecutter.package_name }}.db import Base
 from tests.fixtures.database import Migrations
 
-# Every table of the models, a dependency's own (such as an outbox) included.
+# Every table of the models, those of the dependencies' own modules included.
 dependencies.modules()
 TABLES = {"alembic_version", "orders", "order_status_changes", *Base.metadata.tables}
 

@@ -1,4 +1,4 @@
-"""Without a pricing service the client names the price: exact decimals, validated."""
+"""The client names the price: exact decimals, validated."""
 
 from __future__ import annotations
 

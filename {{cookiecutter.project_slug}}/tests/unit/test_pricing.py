@@ -3,7 +3,9 @@ circuit breaker, each seen by the client as a clear status and never as a 500 or
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
 import time
 from typing import Any
 
@@ -281,3 +283,14 @@ def test_a_price_sent_by_the_client_is_refused(app: Flask) -> None:
     body = {**order_body(), "unit_price": "1.00"}
 
     assert_invalid_field(app, app.test_client(), body, "unit_price")
+
+
+def test_the_production_entry_point_refuses_to_start_with_nothing_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("FLASK_EMBEDDED_DEFAULTS", raising=False)
+    sys.modules.pop("{{ cookiecutter.package_name }}.wsgi", None)
+
+    # Whichever unconfigured dependency is initialised first says so.
+    with pytest.raises(RuntimeError, match=r"FLASK_\w+_URL is not set"):
+        importlib.import_module("{{ cookiecutter.package_name }}.wsgi")

@@ -153,6 +153,8 @@ def init_app(app: Flask) -> None:
     url = app.config["BROKER_URL"]
     if not url and not app.config["EMBEDDED_DEFAULTS"]:
         raise RuntimeError("FLASK_BROKER_URL is not set: events would never leave the process.")
+    if not url:
+        logger.warning("FLASK_BROKER_URL is not set: events stay in process (development only)")
     publisher = Publisher(
         url or EMBEDDED_URL,
         app.config["BROKER_EXCHANGE"],

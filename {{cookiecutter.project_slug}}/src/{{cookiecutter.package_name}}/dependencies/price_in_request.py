@@ -1,4 +1,4 @@
-"""Prices without a pricing service: the client names the unit price and currency of each order."""
+"""Prices named by the client: the request carries the unit price and currency of each order."""
 
 from __future__ import annotations
 
