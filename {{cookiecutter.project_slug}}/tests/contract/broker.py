@@ -67,7 +67,9 @@ def main(
 ) -> int:
     [action] = argv
     if not env.get(BROKER_BASE_URL):
-        print(f"{BROKER_BASE_URL} is not set: no broker to {action}; the pacts stay files in {pacts}/")
+        print(
+            f"{BROKER_BASE_URL} is not set: no broker to {action}; the pacts stay files in {pacts}/"
+        )
         return 0
     if action == "publish":
         found = own_pacts(pacts)
