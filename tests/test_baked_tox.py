@@ -9,7 +9,6 @@ import json
 import re
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -105,27 +104,59 @@ def test_baked_fast_environments_pass(spec: str, tmp_path: Path, cookiecutter_co
     assert "schemathesis cases:" in ran.stdout, ran.output
 
 
-# The integration layer labels everything it starts with its run id (TEST_RUN_ID), so that a run can
-# check that nothing it started is left.
-RUN_LABEL = "orders_service.tests.run"
+# testcontainers labels every container (and network) it starts with its session; Ryuk's own has none.
+SESSION_LABEL = "org.testcontainers.session-id"
+# Written into a bake under test: a root conftest that records each test process's testcontainers
+# session, so that what a run created is told apart from what other runs on the same engine create.
+SESSION_PROBE = """\
+from pathlib import Path
+
+from testcontainers.core.labels import SESSION_ID
+
+
+def pytest_configure() -> None:
+    with (Path(__file__).parent / ".testcontainers-sessions").open("a") as record:
+        record.write(SESSION_ID + "\\n")
+"""
+
+
+def record_sessions(project: Path) -> None:
+    (project / "conftest.py").write_text(SESSION_PROBE, encoding="utf-8")
+
+
+def sessions_of(project: Path) -> set[str]:
+    record = project / ".testcontainers-sessions"
+    return set(record.read_text().split()) if record.exists() else set()
 
 
 @contextmanager
-def containers_created(label: str) -> Iterator[set[str]]:
-    """The ids of the containers created with ``label`` while the block runs (Docker's event stream,
-    so that a container created and left, or created and removed, is seen either way)."""
+def docker_created() -> Iterator[dict[str, dict[str, str]]]:
+    """What Docker created with testcontainers' session label while the block runs, by kind
+    (container, network, and volume: the containers' anonymous volumes, which carry no label), each
+    with its session. From Docker's event stream, so that a resource created and left, or created
+    and removed, is seen either way."""
     import docker
 
-    client = docker.from_env()
+    client, inspector = docker.from_env(), docker.from_env()
     stream = client.events(
-        decode=True, filters={"type": "container", "event": "create", "label": label}
+        decode=True, filters={"type": ["container", "network"], "event": "create"}
     )
-    created: set[str] = set()
+    created: dict[str, dict[str, str]] = {"container": {}, "network": {}, "volume": {}}
 
     def collect() -> None:
         with suppress(Exception):  # the stream ends with an error when it is closed
             for event in stream:
-                created.add(event["id"])
+                kind, actor = event.get("Type"), event.get("Actor", {})
+                session = actor.get("Attributes", {}).get(SESSION_LABEL)
+                if kind not in created or session is None:
+                    continue
+                created[kind][actor["ID"]] = session
+                if kind == "container":
+                    with suppress(docker.errors.NotFound):
+                        mounts = inspector.api.inspect_container(actor["ID"])["Mounts"]
+                        for mount in mounts:
+                            if mount.get("Type") == "volume":
+                                created["volume"][mount["Name"]] = session
 
     collector = threading.Thread(target=collect, daemon=True)
     collector.start()
@@ -136,22 +167,36 @@ def containers_created(label: str) -> Iterator[set[str]]:
         stream.close()
         collector.join(timeout=10)
         client.close()
+        inspector.close()
 
 
-def left_behind(label: str) -> dict[str, list[str]]:
+def of_sessions(created: dict[str, dict[str, str]], sessions: set[str]) -> dict[str, set[str]]:
+    return {
+        kind: {name for name, session in found.items() if session in sessions}
+        for kind, found in created.items()
+    }
+
+
+def still_there(created: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Which of these resources (by kind) still exist."""
     import docker
 
     client = docker.from_env()
+    inspect = {
+        "container": client.api.inspect_container,
+        "network": client.api.inspect_network,
+        "volume": client.api.inspect_volume,
+    }
+    found: dict[str, list[str]] = {}
     try:
-        found = {
-            "containers": [
-                c["Names"][0] for c in client.api.containers(all=True, filters={"label": label})
-            ],
-            "networks": [n["Name"] for n in client.api.networks(filters={"label": label})],
-        }
+        for kind, names in created.items():
+            for name in sorted(names):
+                with suppress(docker.errors.NotFound):
+                    inspect[kind](name)
+                    found.setdefault(kind, []).append(name[:12])
     finally:
         client.close()
-    return {kind: names for kind, names in found.items() if names}
+    return found
 
 
 @pytest.fixture
@@ -170,17 +215,15 @@ def test_baked_integration_layer_passes(
     spec: str, tmp_path: Path, cookiecutter_config: Path
 ) -> None:
     project = bake_alone(spec, tmp_path, cookiecutter_config)
-    run_id = f"template-{uuid.uuid4().hex[:12]}"
-    label = f"{RUN_LABEL}={run_id}"
-    with containers_created(label) as created:
+    record_sessions(project)
+    with docker_created() as created:
         # Docker answered (the docker marker checked): nothing in the layer may skip for want of it.
-        ran = tox(project, "-e", "integration", REQUIRE_DOCKER="1", TEST_RUN_ID=run_id)
+        ran = tox(project, "-e", "integration", REQUIRE_DOCKER="1")
     counts = helpers.assert_tests_passed(ran, "baked tox -e integration")
     assert counts.get("skipped", 0) == 0, ran.output
-    assert created, (
-        f"no container was created with the label {label}: is the run id still {RUN_LABEL}?"
-    )
-    assert left_behind(label) == {}, f"left behind by the integration layer ({label})"
+    ours = of_sessions(created, sessions_of(project))
+    assert ours["container"], f"no container was created with the label {SESSION_LABEL}"
+    assert still_there(ours) == {}, "left behind by the integration layer"
 
 
 @pytest.mark.parametrize("require", ["", "1"], ids=["skips-without-docker", "fails-when-required"])

@@ -25,7 +25,9 @@ def template_lines(suffix: str = "") -> list[tuple[Path, int, str]]:
 
 
 def test_few_lines_of_the_baked_tree_hold_a_conditional() -> None:
-    holding = [f"{path.relative_to(BAKED)}:{n}" for path, n, line in template_lines() if "{%" in line]
+    holding = [
+        f"{path.relative_to(BAKED)}:{n}" for path, n, line in template_lines() if "{%" in line
+    ]
 
     assert len(holding) <= MAX_CONDITIONAL_LINES, "\n".join(holding)
 

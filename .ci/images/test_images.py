@@ -10,11 +10,13 @@ Run (from the repository root; a dot-directory, so a plain `pytest` never collec
     pip install 'testcontainers[postgres,mysql,redis,rabbitmq]==4.15.*' 'psycopg[binary]' pymysql \
         redis pika requests pytest
     python -m pytest -p no:cacheprovider .ci/images/test_images.py
-The images come from POSTGRES_IMAGE, MARIADB_IMAGE, REDIS_IMAGE, RABBITMQ_IMAGE, WIREMOCK_IMAGE and
-PYTHON_IMAGE; when any of them is unset, .ci/build-images is run and its exports are used.
+The images come from POSTGRES_IMAGE, MARIADB_IMAGE, REDIS_IMAGE, RABBITMQ_IMAGE, WIREMOCK_IMAGE,
+PYTHON_IMAGE and RYUK_IMAGE; when any of them is unset, .ci/build-images is run and its exports are used.
 
-Ryuk is turned off (its image cannot be had here): every container is labelled ci-image-check=1 plus a
-per-run id, removed by its `with` block, and anything of this run left over is removed at session end.
+Ryuk is turned off in this process, so that each check depends on one image only: every container is
+labelled ci-image-check=1 plus a per-run id, removed by its `with` block, and anything of this run left
+over is removed at session end. The Ryuk drop-in is checked in processes of their own that turn it on
+(RYUK_CONTAINER_IMAGE), and by speaking its protocol directly.
 The python test needs PyPI from inside a build (pip installs setuptools), as a service image does.
 """
 
@@ -27,7 +29,9 @@ os.environ["TESTCONTAINERS_RYUK_DISABLED"] = "true"
 
 import json
 import re
+import socket
 import subprocess
+import sys
 import time
 import uuid
 import warnings
@@ -59,7 +63,7 @@ with warnings.catch_warnings():
     from testcontainers.community.rabbitmq import RabbitMqContainer
 
 CI_DIR = Path(__file__).resolve().parents[1]
-IMAGE_VARS = ("POSTGRES", "MARIADB", "REDIS", "RABBITMQ", "WIREMOCK", "PYTHON")
+IMAGE_VARS = ("POSTGRES", "MARIADB", "REDIS", "RABBITMQ", "WIREMOCK", "PYTHON", "RYUK")
 RUN_ID = uuid.uuid4().hex[:12]
 LABELS = {"ci-image-check": "1", "ci-image-check.run": RUN_ID}
 
@@ -489,3 +493,161 @@ def test_python_service_dockerfile_builds_unchanged(images, report, tmp_path):
         assert out.strip() == "hello from app /opt/venv"
     finally:
         subprocess.run(["docker", "rmi", "-f", tag], check=False, stdout=subprocess.DEVNULL)
+
+
+# --- ryuk ---------------------------------------------------------------------------------------------
+
+SESSION_LABEL = "org.testcontainers.session-id"
+# Short, in Go's duration format as testcontainers passes it, so that the waits below stay short.
+RECONNECTION = "2s"
+RECONNECTION_SECONDS = 2.0
+
+# A testcontainers session of its own, in a process of its own with Ryuk on: a container, a network and
+# a volume carrying its session label; it prints what it made, then waits to be killed.
+RYUK_SESSION = """
+import json, time
+import docker
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.labels import SESSION_ID
+from testcontainers.core.network import Network
+import os
+
+labels = json.loads(os.environ["CHECK_LABELS"])
+network = Network().create()
+container = DockerContainer(os.environ["PYTHON_IMAGE"], labels=labels).with_command(["sleep", "600"])
+container.with_network(network).start()
+client = docker.from_env()
+volume = client.volumes.create(labels={"org.testcontainers.session-id": SESSION_ID, **labels})
+print(json.dumps({"session": SESSION_ID, "container": container.get_wrapped_container().id,
+                  "network": network.name, "volume": volume.name}), flush=True)
+time.sleep(600)
+"""
+
+
+def _exists(kind: str, name: str) -> bool:
+    client = docker.from_env()
+    try:
+        getattr(client.api, f"inspect_{kind}")(name)
+    except docker.errors.NotFound:
+        return False
+    finally:
+        client.close()
+    return True
+
+
+def _ryuk_of(session: str) -> list[dict]:
+    client = docker.from_env()
+    try:
+        return client.api.containers(all=True, filters={"name": f"testcontainers-ryuk-{session}"})
+    finally:
+        client.close()
+
+
+def _labelled_sleeper(images, labels: dict[str, str]) -> str:
+    client = docker.from_env()
+    try:
+        made = client.containers.run(
+            images["PYTHON"], ["sleep", "600"], labels={**labels, **LABELS}, detach=True
+        )
+        return made.id
+    finally:
+        client.close()
+
+
+def test_ryuk_removes_a_killed_sessions_resources(images, report, tmp_path):
+    # testcontainers itself starts the drop-in (RYUK_CONTAINER_IMAGE) for a process that is then
+    # SIGKILLed: Ryuk removes its container, network and volume once the reconnection timeout has
+    # passed, not before, and leaves another session's container alone; then it exits (auto-removed).
+    other = _labelled_sleeper(images, {SESSION_LABEL: f"another-{RUN_ID}"})
+    script = tmp_path / "session.py"
+    script.write_text(RYUK_SESSION)
+    env = {k: v for k, v in os.environ.items() if k != "TESTCONTAINERS_RYUK_DISABLED"} | {
+        "RYUK_CONTAINER_IMAGE": images["RYUK"],
+        "RYUK_RECONNECTION_TIMEOUT": RECONNECTION,
+        "PYTHON_IMAGE": images["PYTHON"],
+        "CHECK_LABELS": json.dumps(LABELS),
+    }
+    session = subprocess.Popen(
+        [sys.executable, str(script)], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        made = json.loads(session.stdout.readline() or "{}")
+        assert made, "the session printed nothing: see its stderr above"
+        assert len(_ryuk_of(made["session"])) == 1
+        # Older than Ryuk's one-second guard (it waits again for what was created just before it
+        # prunes), so that only the reconnection timeout stands between the kill and the removal.
+        time.sleep(1.5)
+        session.kill()
+        killed = time.monotonic()
+        session.wait(timeout=10)
+        resources = [("container", made["container"]), ("network", made["network"]),
+                     ("volume", made["volume"])]  # fmt: skip
+        assert all(_exists(kind, name) for kind, name in resources)
+        deadline = killed + RECONNECTION_SECONDS + 20
+        while any(_exists(kind, name) for kind, name in resources):
+            assert time.monotonic() < deadline, "Ryuk did not remove the killed session's resources"
+            time.sleep(0.1)
+        took = time.monotonic() - killed
+        report(f"killed session's container, network, volume removed {took:.1f} s after SIGKILL")
+        assert took >= RECONNECTION_SECONDS - 0.5, "removed before the reconnection timeout"
+        while _ryuk_of(made["session"]):
+            assert time.monotonic() < deadline, "Ryuk did not exit after removing"
+            time.sleep(0.1)
+        assert _exists("container", other), "Ryuk removed another session's container"
+    finally:
+        if session.poll() is None:
+            session.kill()
+            session.wait()
+
+
+def test_ryuk_protocol_acks_filters_and_waits_for_reconnection(images, report):
+    # Started as testcontainers' Reaper starts it; spoken to as its clients do.
+    ryuk = (
+        DockerContainer(images["RYUK"], labels=LABELS)
+        .with_exposed_ports(8080)
+        .with_volume_mapping("/var/run/docker.sock", "/var/run/docker.sock", "rw")
+        .with_env("RYUK_RECONNECTION_TIMEOUT", RECONNECTION)
+        .waiting_for(LogMessageWaitStrategy(re.compile(r".* Started!")).with_startup_timeout(20))
+    )
+    matching = _labelled_sleeper(images, {"check.a": RUN_ID})
+    both = _labelled_sleeper(images, {"check.x": RUN_ID, "check.y": RUN_ID})
+    only_one = _labelled_sleeper(images, {"check.x": RUN_ID})
+    with start_timed(ryuk, report, "ryuk ('Started!')"):
+        address = host_port(ryuk, 8080)
+        first = socket.create_connection(address, timeout=10)
+        # Two filters in one write; the second is a conjunction (both labels).
+        first.sendall(
+            f"label=check.a={RUN_ID}\r\nlabel=check.x={RUN_ID}&label=check.y={RUN_ID}\r\n".encode()
+        )
+        assert _read_exactly(first, 8) == b"ACK\nACK\n"
+        second = socket.create_connection(address, timeout=10)
+        second.sendall(b"\r\n")  # an empty line is no filter, and gets no answer
+        first.close()
+        # Still a client connected: nothing happens however long it stays.
+        time.sleep(RECONNECTION_SECONDS + 1)
+        assert _exists("container", matching)
+        second.close()
+        time.sleep(RECONNECTION_SECONDS / 2)
+        third = socket.create_connection(address, timeout=10)  # back within the timeout
+        time.sleep(RECONNECTION_SECONDS)
+        assert _exists("container", matching), "removed although a client came back in time"
+        third.close()
+        closed = time.monotonic()
+        deadline = closed + RECONNECTION_SECONDS + 20
+        while _exists("container", matching) or _exists("container", both):
+            assert time.monotonic() < deadline, "Ryuk did not remove the filtered containers"
+            time.sleep(0.1)
+        report(
+            f"ryuk removed the filtered containers {time.monotonic() - closed:.1f} s after the last client left"
+        )
+        assert _exists("container", only_one), "a container matching half a filter was removed"
+        logs = ryuk.get_wrapped_container().logs().decode()
+        assert "Removed 2 container(s)" in logs, logs
+        ryuk.get_wrapped_container().wait(timeout=20)  # it exits once done
+
+
+def _read_exactly(connection: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size and (chunk := connection.recv(size - len(data))):
+        data += chunk
+    return data

@@ -30,7 +30,7 @@ def service_config(database_url: str, request: pytest.FixtureRequest) -> dict[st
         "TESTING": True,
         "LOG_JSON": False,
         "DATABASE_URL": database_url,
-        "READINESS_TIMEOUT_SECONDS": 0.5,
+        "READINESS_TIMEOUT_SECONDS": 1.0,
     }
     for name in settings_fixtures(FIXTURES):
         config.update(request.getfixturevalue(name))

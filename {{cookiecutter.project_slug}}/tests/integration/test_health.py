@@ -14,7 +14,7 @@ from tests.fixtures.docker import Outage
 
 from .conftest import DEPENDENCIES
 
-READINESS_TIMEOUT = 0.5  # service_config's READINESS_TIMEOUT_SECONDS
+READINESS_TIMEOUT = 1.0  # service_config's READINESS_TIMEOUT_SECONDS
 # What a dependency that answers is reported as (the SQLite file is embedded, not a server).
 USABLE = {"ok", "embedded"}
 SURVIVABLE = [name for name in DEPENDENCIES if name != "database"]

@@ -51,7 +51,7 @@ def service_image(docker_engine: Any) -> str:
 def test_the_service_image_runs_and_answers_healthz(service_image: str) -> None:
     def service() -> DockerContainer:
         return (
-            DockerContainer(service_image, labels=docker.labels())
+            DockerContainer(service_image)
             .with_exposed_ports(PORT)
             # Nothing else runs here: the stand-ins are asked for explicitly, as the production
             # entry point refuses to start without its dependencies otherwise.
