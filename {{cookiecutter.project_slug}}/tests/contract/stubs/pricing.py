@@ -38,4 +38,5 @@ def _answer(start_response: Any, status: str, body: dict[str, Any]) -> list[byte
 @pytest.fixture(scope="session")
 def pricing_settings() -> Iterator[dict[str, Any]]:
     with serving(pricing_stub) as url:
-        yield {"PRICING_URL": url, "PRICING_RETRIES": 0}
+        # No retries (the stub does not fail); a generous read timeout for a loaded machine.
+        yield {"PRICING_URL": url, "PRICING_RETRIES": 0, "PRICING_READ_TIMEOUT_SECONDS": 10.0}
