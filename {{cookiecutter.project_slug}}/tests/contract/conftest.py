@@ -11,6 +11,7 @@ against a pact read the file they wrote.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -45,11 +46,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     socket_allow_hosts([LOOPBACK], allow_unix_socket=False)
 
 
-@pytest.fixture(autouse=True)
-def _no_flask_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    # FLASK_* variables of the developer's shell must not point the contract tests at real services.
-    for name in [name for name in os.environ if name.startswith("FLASK_")]:
-        monkeypatch.delenv(name)
+@pytest.fixture(scope="session", autouse=True)
+def _no_flask_environment() -> Iterator[None]:
+    # FLASK_* variables of the developer's shell must not point the contract tests at real
+    # services; session-wide, since apps are made for a module or a session too.
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [name for name in os.environ if name.startswith("FLASK_")]:
+            patch.delenv(name)
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -41,6 +41,12 @@ CONFIG = {
     },
 }
 CASES: Counter[str] = Counter()
+# The document's own links (not those schemathesis infers), as followed in the stateful run.
+FOLLOWED: Counter[str] = Counter()
+LINKS = [
+    "POST /orders -> [201] GetOrder -> GET /orders/{order_id}",
+    "POST /orders -> [201] CancelOrder -> POST /orders/{order_id}/cancel",
+]
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +104,9 @@ def test_a_new_order_can_be_read_and_cancelled_through_its_links(
 
         def step(self, input):  # type: ignore[no-untyped-def]
             CASES["stateful steps"] += 1
+            link = input.transition
+            if link is not None and not link.is_inferred and input.is_applied:
+                FOLLOWED[link.id] += 1
             return super().step(input)
 
     run_state_machine_as_test(
@@ -110,3 +119,5 @@ def test_a_new_order_can_be_read_and_cancelled_through_its_links(
             suppress_health_check=list(HealthCheck),
         ),
     )
+    CASES.update({f"followed {link.split(' -> ')[2]}": FOLLOWED[link] for link in LINKS})
+    assert [link for link in LINKS if not FOLLOWED[link]] == [], FOLLOWED
