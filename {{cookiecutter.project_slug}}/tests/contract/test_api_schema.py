@@ -32,7 +32,13 @@ MAX_EXAMPLES = 50
 STATEFUL_SCENARIOS = 20
 CONFIG = {
     "seed": SEED,
-    "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True},
+    # No example database: the same cases every run, and nothing written to the project.
+    "generation": {
+        "mode": "all",
+        "max-examples": MAX_EXAMPLES,
+        "deterministic": True,
+        "database": "none",
+    },
     "checks": {"enabled": True},
     "phases": {
         "examples": {"enabled": True},
@@ -115,6 +121,7 @@ def test_a_new_order_can_be_read_and_cancelled_through_its_links(
             max_examples=STATEFUL_SCENARIOS,
             stateful_step_count=6,
             derandomize=True,
+            database=None,
             deadline=None,
             suppress_health_check=list(HealthCheck),
         ),

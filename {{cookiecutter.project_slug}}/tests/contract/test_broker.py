@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,8 @@ def test_can_i_deploy_asks_for_this_version_and_environment() -> None:
     ids=["publish", "can-i-deploy"],
 )
 def test_the_broker_cli_knows_every_option_given(command: list[str]) -> None:
-    executable = shutil.which(command[0])
+    # Installed next to this interpreter (pact-python-cli, in the contract extra).
+    executable = shutil.which(command[0], path=sysconfig.get_path("scripts"))
     assert executable, "the broker CLI (pact-python-cli) is not installed"
 
     help_text = subprocess.run(  # noqa: S603 - our own command line
