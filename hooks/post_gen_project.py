@@ -65,6 +65,9 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/integration/test_events.py",
             "tests/e2e/services/rabbitmq.py",
             "tests/e2e/test_rabbitmq.py",
+            "tests/contract/consumers/notifier.py",
+            "tests/contract/consumers/test_notifier.py",
+            "tests/contract/test_events.py",
         ],
     },
     "upstream_api": {
@@ -77,6 +80,9 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/wiremock",
             "tests/e2e/services/wiremock.py",
             "tests/e2e/test_pricing.py",
+            "tests/contract/stubs/pricing.py",
+            "tests/contract/test_pricing.py",
+            "tests/contract/test_wiremock_stubs.py",
         ],
         "no": [
             "src/{package}/dependencies/price_in_request.py",

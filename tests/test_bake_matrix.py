@@ -145,8 +145,8 @@ def test_tox_environments_follow_answers(baked: Baked, answers: dict[str, str]) 
         for section in tox.sections()
         if section.startswith("testenv:")
     }
-    assert {"lint", "type", "unit", "integration"} <= set(labels)
-    assert all("fast" in labels[env] for env in ("lint", "type", "unit"))
+    assert {"lint", "type", "unit", "contract", "integration"} <= set(labels)
+    assert all("fast" in labels[env] for env in ("lint", "type", "unit", "contract"))
     # Every bake's integration layer builds the service image, so it always needs Docker.
     assert "docker" in labels["integration"]
 

@@ -1,10 +1,11 @@
 """A sample of bakes runs its own tox environments, as a person who baked it would: each in its own
-virtualenvs, installed from the bake's pyproject.toml. ``slow``: lint, type and unit (no Docker).
-``docker``: the integration layer against real dependencies in containers, and the e2e layer
-against the whole compose stack."""
+virtualenvs, installed from the bake's pyproject.toml. ``slow``: lint, type, unit and contract (no
+Docker), the contract layer's pacts checked by name and interaction. ``docker``: the integration
+layer against real dependencies in containers, and the e2e layer against the whole compose stack."""
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -47,19 +48,65 @@ def tox(project: Path, *args: str, **env: str) -> helpers.Ran:
     )
 
 
+STOREFRONT = [
+    "a request for a page of orders",
+    "a request for an order",
+    "a request for an order that does not exist",
+    "a request to cancel an order",
+    "a request to place an order",
+]
+PRICING = [
+    "a health check",
+    "a request for a price while the pricing service fails",
+    "a request for the price of a known SKU",
+    "a request for the price of an unknown SKU",
+]
+NOTIFIER = ["an order.created event"]
+
+
+def expected_pacts(answers: dict[str, str], slug: str) -> dict[str, list[str]]:
+    """The pact files the contract layer of a bake writes, and their interactions."""
+    pacts = {f"storefront-{slug}.json": STOREFRONT}
+    if answers["upstream_api"] == "yes":
+        pacts[f"{slug}-pricing-service.json"] = PRICING
+    if answers["message_broker"] == "rabbitmq":
+        pacts[f"notifier-{slug}.json"] = NOTIFIER
+    return pacts
+
+
+def written_pacts(project: Path) -> dict[str, list[str]]:
+    return {
+        path.name: sorted(i["description"] for i in json.loads(path.read_text())["interactions"])
+        for path in sorted((project / "pacts").glob("*.json"))
+    }
+
+
+def pytest_closing_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if re.search(r"=+ .*\bin [\d.]+s\b", line)]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("spec", FAST_SAMPLE)
 def test_baked_fast_environments_pass(spec: str, tmp_path: Path, cookiecutter_config: Path) -> None:
     project = bake_alone(spec, tmp_path, cookiecutter_config)
     ran = tox(project, "-m", "fast")
     assert ran.returncode == 0, ran.output
-    for env in ("lint", "type", "unit"):
+    for env in ("lint", "type", "unit", "contract"):
         assert re.search(rf"^\s*{env}: OK", ran.stdout, re.MULTILINE), (
             f"{env} did not run\n{ran.output}"
         )
-    # The unit layer's own closing line: tests ran, none skipped.
-    counts = helpers.assert_tests_passed(ran, "baked tox -e unit")
-    assert counts.get("skipped", 0) == 0, ran.output
+    # The unit and contract layers' own closing lines: tests ran, none skipped.
+    closing = pytest_closing_lines(ran.stdout)
+    assert len(closing) == 2, ran.output
+    for line in closing:
+        counts = helpers.pytest_counts(line)
+        assert counts.get("passed", 0) > 0, line
+        assert counts.get("skipped", 0) == 0, line
+    # The contract layer wrote the pacts of the dependencies the bake has, and only those.
+    answers = helpers.combo(spec)
+    slug = json.loads((project / ".cookiecutter.json").read_text())["project_slug"]
+    assert written_pacts(project) == expected_pacts(answers, slug), ran.output
+    assert "schemathesis cases:" in ran.stdout, ran.output
 
 
 # testcontainers labels every container (and network) it starts with its session; Ryuk's own has none.

@@ -129,16 +129,9 @@ def _enforce_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _unavailable(error: Exception) -> Response:
-    logging.getLogger(__name__).warning("database unavailable: %s", error)
-    return problem_response(
-        503, "Service Unavailable", "The database did not answer; try again shortly."
-    )
-
-
 def init_app(app: Flask) -> None:
     for error in UNAVAILABLE:
-        app.register_error_handler(error, _unavailable)
+        app.register_error_handler(error, _database_unavailable)
     database = Database(app.config["DATABASE_URL"])
     app.extensions[EXTENSION] = database
     wiring.register(
@@ -151,6 +144,17 @@ def init_app(app: Flask) -> None:
         # The embedded SQLite file is brought to the latest schema on start, so that
         # ``flask run`` works on a fresh clone; server databases are migrated explicitly.
         upgrade(database.engine)
+
+
+def _database_unavailable(error: Exception) -> Response:
+    """The database cannot be reached (or its pool is exhausted): the request can be retried."""
+    logging.getLogger(__name__).warning("database unavailable: %s", error)
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+    return problem_response(
+        503, "Service Unavailable", "The database did not answer; try again shortly."
+    )
 
 
 def database() -> Database:

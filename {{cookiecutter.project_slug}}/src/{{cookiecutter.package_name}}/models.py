@@ -8,7 +8,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import Base, BigId, Money, UTCDateTime
+from .db import CENTS, Base, BigId, Money, UTCDateTime
+from .schemas import OrderOut, StatusChangeOut
 
 CREATED = "created"
 CANCELLED = "cancelled"
@@ -16,6 +17,11 @@ CANCELLED = "cancelled"
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _amount(value: Decimal) -> str:
+    # Two decimals whether the value was read back from the database or is the one just given.
+    return str(value.quantize(CENTS))
 
 
 class Order(Base):
@@ -50,18 +56,24 @@ class Order(Base):
     def total(self) -> Decimal:
         return self.unit_price * self.quantity
 
+    def out(self) -> OrderOut:
+        """The order as the API shows it (the OpenAPI document describes the same model)."""
+        return OrderOut.model_validate(
+            {
+                "id": self.id,
+                "sku": self.sku,
+                "quantity": self.quantity,
+                "unit_price": _amount(self.unit_price),
+                "total": _amount(self.total),
+                "currency": self.currency,
+                "status": self.status,
+                "created_at": self.created_at.isoformat(),
+                "history": [change.out() for change in self.history],
+            }
+        )
+
     def to_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "sku": self.sku,
-            "quantity": self.quantity,
-            "unit_price": str(self.unit_price),
-            "total": str(self.total),
-            "currency": self.currency,
-            "status": self.status,
-            "created_at": self.created_at.isoformat(),
-            "history": [change.to_dict() for change in self.history],
-        }
+        return self.out().model_dump()
 
 
 class StatusChange(Base):
@@ -78,5 +90,10 @@ class StatusChange(Base):
     status: Mapped[str] = mapped_column(sa.String(16))
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    def out(self) -> StatusChangeOut:
+        return StatusChangeOut.model_validate(
+            {"status": self.status, "changed_at": self.changed_at.isoformat()}
+        )
+
     def to_dict(self) -> dict[str, object]:
-        return {"status": self.status, "changed_at": self.changed_at.isoformat()}
+        return self.out().model_dump()

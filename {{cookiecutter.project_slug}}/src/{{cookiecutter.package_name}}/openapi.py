@@ -1,7 +1,9 @@
 """The OpenAPI 3.1 document of the service, served at ``/openapi.json``.
 
-Request schemas come from the pydantic models that validate the requests, so the document
-cannot drift from what the service accepts; the unit tests check it lists every route.
+Request and response schemas come from the pydantic models that validate the requests and make
+the responses, so the document cannot drift from what the service accepts and answers; the unit
+tests check it lists every route and every rejection, and the contract layer (schemathesis) checks
+the running service against it.
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
+from pydantic import BaseModel
 
 from . import orders
-from .schemas import MAX_ID
+from .schemas import MAX_ID, OrderOut, OrderPageOut, StatusChangeOut
 
 bp = Blueprint("openapi", __name__)
 # JSON quoting keeps any name a valid literal; the formatter would prefer other quotes for some.
@@ -19,52 +22,35 @@ TITLE = {{ cookiecutter.project_name | tojson }}  # fmt: skip
 VERSION = {{ cookiecutter.version | tojson }}
 
 
+REF = "#/components/schemas/{model}"
+# Every operation that reads or writes the database answers 503 while it is unreachable.
+DATABASE_DOWN = "The database (or another dependency) is unavailable"
+
+
 def _json(schema_ref: str) -> dict[str, Any]:
-    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}
+    return {"application/json": {"schema": {"$ref": REF.format(model=schema_ref)}}}
 
 
 def _problem(description: str) -> dict[str, Any]:
     return {
         "description": description,
-        "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-        },
+        "content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}},
     }
 
 
-ORDER_ID = {"name": "order_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-
-ORDER_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": [
-        "id",
-        "sku",
-        "quantity",
-        "unit_price",
-        "total",
-        "currency",
-        "status",
-        "created_at",
-    ],
-    "properties": {
-        "id": {"type": "integer"},
-        "sku": {"type": "string"},
-        "quantity": {"type": "integer"},
-        "unit_price": {"type": "string", "description": "Decimal amount"},
-        "total": {"type": "string", "description": "Decimal amount"},
-        "currency": {"type": "string"},
-        "status": {"type": "string", "enum": ["created", "cancelled"]},
-        "created_at": {"type": "string", "format": "date-time"},
-        "history": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "status": {"type": "string"},
-                    "changed_at": {"type": "string", "format": "date-time"},
-                },
-            },
-        },
+ORDER_ID = {
+    "name": "order_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 0},
+}
+LOCATION = {"Location": {"description": "The order's URL", "schema": {"type": "string"}}}
+# From a new order to what a client does next with it (followed by stateful API tests).
+ORDER_LINKS = {
+    "GetOrder": {"operationId": "getOrder", "parameters": {"order_id": "$response.body#/id"}},
+    "CancelOrder": {
+        "operationId": "cancelOrder",
+        "parameters": {"order_id": "$response.body#/id"},
     },
 }
 
@@ -78,6 +64,139 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "detail": {"type": "string"},
     },
 }
+RESPONSE_MODELS: tuple[type[BaseModel], ...] = (OrderOut, OrderPageOut, StatusChangeOut)
+
+
+def schemas(request_model: type[BaseModel]) -> dict[str, Any]:
+    """The components: the models that validate requests and make responses, and the problem."""
+    found: dict[str, Any] = {
+        "NewOrder": request_model.model_json_schema(ref_template=REF),
+        "Problem": PROBLEM_SCHEMA,
+    }
+    for model in RESPONSE_MODELS:
+        schema = model.model_json_schema(mode="serialization", ref_template=REF)
+        found.update(schema.pop("$defs", {}))
+        found[model.__name__] = schema
+    return found
+
+
+def _create_order(problems: dict[int, str]) -> dict[str, Any]:
+    return {
+        "operationId": "createOrder",
+        "summary": "Create an order",
+        "parameters": [
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+            }
+        ],
+        "requestBody": {"required": True, "content": _json("NewOrder")},
+        "responses": {
+            "201": {
+                "description": "Created",
+                "headers": LOCATION,
+                "content": _json("OrderOut"),
+                "links": ORDER_LINKS,
+            },
+            "200": {
+                "description": "Already created with this Idempotency-Key",
+                "headers": LOCATION,
+                "content": _json("OrderOut"),
+                "links": ORDER_LINKS,
+            },
+            "400": _problem("Malformed body, or an Idempotency-Key not 1 to 64 characters"),
+            "413": _problem("Body too large"),
+            "415": _problem("Not JSON"),
+            "422": _problem("Invalid fields"),
+            "503": _problem(DATABASE_DOWN),
+            **{str(status): _problem(description) for status, description in problems.items()},
+        },
+    }
+
+
+def _order_paths() -> dict[str, Any]:
+    return {
+        "/orders/{order_id}": {
+            "get": {
+                "operationId": "getOrder",
+                "summary": "Read an order",
+                "parameters": [ORDER_ID],
+                "responses": {
+                    "200": {"description": "The order", "content": _json("OrderOut")},
+                    "404": _problem("No such order"),
+                    "503": _problem(DATABASE_DOWN),
+                },
+            },
+        },
+        "/orders/{order_id}/cancel": {
+            "post": {
+                "operationId": "cancelOrder",
+                "summary": "Cancel an order",
+                "parameters": [ORDER_ID],
+                "responses": {
+                    "200": {"description": "The cancelled order", "content": _json("OrderOut")},
+                    "404": _problem("No such order"),
+                    "409": _problem("Already cancelled, or changed meanwhile"),
+                    "503": _problem(DATABASE_DOWN),
+                },
+            },
+        },
+    }
+
+
+def _list_orders() -> dict[str, Any]:
+    return {
+        "operationId": "listOrders",
+        "summary": "List orders by id, a page at a time",
+        "parameters": [
+            {
+                "name": "limit",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+            },
+            {
+                "name": "after",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+            },
+        ],
+        "responses": {
+            "200": {"description": "A page of orders", "content": _json("OrderPageOut")},
+            "422": _problem("Invalid query"),
+            "503": _problem(DATABASE_DOWN),
+        },
+    }
+
+
+def _service_paths() -> dict[str, Any]:
+    return {
+        "/healthz": {
+            "get": {
+                "operationId": "liveness",
+                "summary": "Liveness",
+                "responses": {"200": {"description": "Alive"}},
+            }
+        },
+        "/readyz": {
+            "get": {
+                "operationId": "readiness",
+                "summary": "Readiness of every configured dependency",
+                "responses": {
+                    "200": {"description": "Ready"},
+                    "503": _problem("A dependency is down; the body names it"),
+                },
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "responses": {"200": {"description": "OpenAPI"}},
+            }
+        },
+    }
 
 
 def document() -> dict[str, Any]:
@@ -85,114 +204,13 @@ def document() -> dict[str, Any]:
     source = orders.prices()
     return {
         "openapi": "3.1.0",
-        "info": {
-            "title": TITLE,
-            "version": VERSION,
-        },
+        "info": {"title": TITLE, "version": VERSION},
         "paths": {
-            "/orders": {
-                "post": {
-                    "summary": "Create an order",
-                    "parameters": [
-                        {
-                            "name": "Idempotency-Key",
-                            "in": "header",
-                            "required": False,
-                            "schema": {"type": "string", "maxLength": 64},
-                        }
-                    ],
-                    "requestBody": {"required": True, "content": _json("NewOrder")},
-                    "responses": {
-                        "201": {"description": "Created", "content": _json("Order")},
-                        "200": {
-                            "description": "Already created with this Idempotency-Key",
-                            "content": _json("Order"),
-                        },
-                        "400": _problem("Malformed body"),
-                        "413": _problem("Body too large"),
-                        "415": _problem("Not JSON"),
-                        "422": _problem("Invalid fields"),
-                        "503": _problem("A dependency is unavailable"),
-                        **{
-                            str(status): _problem(description)
-                            for status, description in source.problems.items()
-                        },
-                    },
-                },
-                "get": {
-                    "summary": "List orders by id, a page at a time",
-                    "parameters": [
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
-                        },
-                        {
-                            "name": "after",
-                            "in": "query",
-                            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
-                        },
-                    ],
-                    "responses": {
-                        "200": {"description": "A page of orders", "content": _json("OrderPage")},
-                        "422": _problem("Invalid query"),
-                    },
-                },
-            },
-            "/orders/{order_id}": {
-                "get": {
-                    "summary": "Read an order",
-                    "parameters": [ORDER_ID],
-                    "responses": {
-                        "200": {"description": "The order", "content": _json("Order")},
-                        "404": _problem("No such order"),
-                    },
-                },
-            },
-            "/orders/{order_id}/cancel": {
-                "post": {
-                    "summary": "Cancel an order",
-                    "parameters": [ORDER_ID],
-                    "responses": {
-                        "200": {"description": "The cancelled order", "content": _json("Order")},
-                        "404": _problem("No such order"),
-                        "409": _problem("Already cancelled, or changed meanwhile"),
-                    },
-                },
-            },
-            "/healthz": {
-                "get": {"summary": "Liveness", "responses": {"200": {"description": "Alive"}}}
-            },
-            "/readyz": {
-                "get": {
-                    "summary": "Readiness of every configured dependency",
-                    "responses": {
-                        "200": {"description": "Ready"},
-                        "503": _problem("A dependency is down; the body names it"),
-                    },
-                }
-            },
-            "/openapi.json": {
-                "get": {
-                    "summary": "This document",
-                    "responses": {"200": {"description": "OpenAPI"}},
-                }
-            },
+            "/orders": {"post": _create_order(source.problems), "get": _list_orders()},
+            **_order_paths(),
+            **_service_paths(),
         },
-        "components": {
-            "schemas": {
-                "NewOrder": source.request_model.model_json_schema(),
-                "Order": ORDER_SCHEMA,
-                "OrderPage": {
-                    "type": "object",
-                    "properties": {
-                        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Order"}},
-                        "next_after": {"type": ["integer", "null"]},
-                    },
-                },
-                "Problem": PROBLEM_SCHEMA,
-            }
-        },
+        "components": {"schemas": schemas(source.request_model)},
     }
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from . import db
 from .models import CANCELLED, CREATED, Order
 from .problems import Problem
-from .schemas import MAX_ID, NewOrder, PageQuery
+from .schemas import MAX_ID, NewOrder, OrderPageOut, PageQuery
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -128,7 +128,8 @@ def list_orders() -> Response:
     query = sa.select(Order).where(Order.id > page.after).order_by(Order.id).limit(page.limit)
     orders = db.session().scalars(query).all()
     next_after = orders[-1].id if len(orders) == page.limit else None
-    return jsonify({"items": [order.to_dict() for order in orders], "next_after": next_after})
+    page_out = OrderPageOut(items=[order.out() for order in orders], next_after=next_after)
+    return jsonify(page_out.model_dump())
 
 
 @bp.post("/<int:order_id>/cancel")

@@ -1,10 +1,11 @@
-"""What the API accepts, checked by pydantic; the OpenAPI document is made from the same models."""
+"""What the API accepts and answers, as pydantic models: requests are validated with them, responses
+are made with them, and the OpenAPI document is made from the same models."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
 
 # The largest id any supported database stores (SQLite's INTEGER, a BIGINT): a larger one in a
 # request would make the driver fail before the query is sent.
@@ -16,13 +17,25 @@ Sku = Annotated[
 Currency = Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")]
 
 
+def _integral(value: object) -> object:
+    # JSON has one number type: to JSON Schema (and so to the document) 2.0 is the integer 2.
+    # Fractions, booleans and strings still fail the strict check that follows.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# The validator is last so that it runs first, and the bounds stay JSON Schema keywords.
+Quantity = Annotated[StrictInt, Field(ge=1, le=1000), BeforeValidator(_integral)]
+
+
 class NewOrder(BaseModel):
     """What every new order names; a price source may ask for more (``orders.PriceSource``)."""
 
     model_config = ConfigDict(extra="forbid")
 
     sku: Sku
-    quantity: Annotated[StrictInt, Field(ge=1, le=1000)]
+    quantity: Quantity
 
 
 class PageQuery(BaseModel):
@@ -32,3 +45,34 @@ class PageQuery(BaseModel):
 
     limit: Annotated[int, Field(ge=1, le=100)] = 20
     after: Annotated[int, Field(ge=0, le=MAX_ID)] = 0
+
+
+# --- What the API answers --------------------------------------------------------------------------
+
+Status = Literal["created", "cancelled"]
+AmountText = Annotated[
+    str, Field(pattern=r"^[0-9]+\.[0-9]{2}$", description="Decimal amount, two decimals")
+]
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+class StatusChangeOut(BaseModel):
+    status: Status
+    changed_at: Timestamp
+
+
+class OrderOut(BaseModel):
+    id: int
+    sku: str
+    quantity: int
+    unit_price: AmountText
+    total: AmountText
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    status: Status
+    created_at: Timestamp
+    history: list[StatusChangeOut]
+
+
+class OrderPageOut(BaseModel):
+    items: list[OrderOut]
+    next_after: int | None

@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from {{ cookiecutter.package_name }} import db
+from {{ cookiecutter.package_name }} import orders as orders_module
 
 from ..orders_api import Orders, order_body
 from .conftest import MakeApp, count_rows
@@ -124,19 +125,35 @@ def test_conflict_is_a_problem(orders: Orders) -> None:
     assert str(order_id) in problem["detail"]
 
 
-def test_unexpected_failure_is_a_500_problem_that_hides_its_cause(
-    app: Flask, caplog: pytest.LogCaptureFixture
+def test_database_outage_is_a_503_problem_that_hides_its_cause(
+    make_app: MakeApp, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    failure = RuntimeError("sqlite internals: table orders is corrupt")
-    with (
-        mock.patch.object(db, "session", side_effect=failure),
-        caplog.at_level(logging.ERROR),
-    ):
+    unreachable = tmp_path / "missing" / "orders.sqlite3"
+    app = make_app(schema=False, DATABASE_URL=f"sqlite:///{unreachable}")
+
+    with caplog.at_level(logging.WARNING):
         response = app.test_client().get("/orders")
+
+    problem = assert_problem(response, 503)
+    assert problem["detail"] == "The database did not answer; try again shortly."
+    assert "sqlite" not in response.get_data(as_text=True).lower()
+    assert any("database unavailable" in record.getMessage() for record in caplog.records)
+
+
+def test_unexpected_failure_is_a_500_problem_that_hides_its_cause(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(_order_id: int) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(orders_module, "_existing_order", broken)
+
+    with caplog.at_level(logging.ERROR):
+        response = client.get("/orders/1")
 
     problem = assert_problem(response, 500)
     assert problem["detail"] == "The service failed unexpectedly."
-    assert "sqlite" not in response.get_data(as_text=True).lower()
+    assert "secret" not in response.get_data(as_text=True)
     assert any(record.exc_info for record in caplog.records), "the cause is logged instead"
 
 

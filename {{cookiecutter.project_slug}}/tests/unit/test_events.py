@@ -239,6 +239,7 @@ def test_an_order_whose_event_cannot_be_stored_is_not_stored_either(
     finally:
         sa.event.remove(OutboxMessage, "before_insert", outbox_write_fails)
 
+    # A failing database write is the database's outage: 503, and nothing is kept.
     assert response.status_code == 503
     assert count_rows(app, "orders") == 0
     assert outbox(app) == []

@@ -15,7 +15,7 @@ from unittest import mock
 import pytest
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }} import db
+from {{ cookiecutter.package_name }} import orders as orders_module
 
 from .conftest import MakeApp
 
@@ -108,14 +108,17 @@ def test_an_unacceptable_request_id_is_replaced(logged: Logged, given: str) -> N
 def test_an_error_is_logged_with_its_request_id_and_traceback(
     make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    def broken(_order_id: int) -> None:
+        raise RuntimeError("the cause")
+
+    monkeypatch.setattr(orders_module, "_existing_order", broken)
     logged = _attach(make_app, monkeypatch)
-    monkeypatch.setattr(db, "session", mock.Mock(side_effect=LookupError("no such row")))
     try:
-        logged.client.get("/orders", headers={"X-Request-ID": "req-500"})
+        logged.client.get("/orders/1", headers={"X-Request-ID": "req-500"})
         lines = logged.lines()
     finally:
         _detach(logged.stream)
 
     [error] = [line for line in lines if line["level"] == "ERROR"]
     assert error["request_id"] == "req-500"
-    assert "LookupError: no such row" in error["exc_info"]
+    assert "RuntimeError: the cause" in error["exc_info"]

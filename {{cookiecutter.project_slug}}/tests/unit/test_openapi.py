@@ -12,7 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
-from {{ cookiecutter.package_name }}.openapi import document
+from {{ cookiecutter.package_name }}.openapi import REF, document
+from {{ cookiecutter.package_name }}.schemas import OrderOut, OrderPageOut, StatusChangeOut
 
 from .test_errors import REJECTED_BY_AN_OPERATION
 
@@ -94,3 +95,31 @@ def test_every_rejection_of_an_operation_is_documented_for_it(
             undocumented.append(f"{name}: {method} {path} -> {status}")
 
     assert undocumented == []
+
+
+def test_every_operation_on_orders_documents_a_database_outage() -> None:
+    operations = [
+        (path, method, operation)
+        for path, methods in document()["paths"].items()
+        if path.startswith("/orders")
+        for method, operation in methods.items()
+    ]
+
+    assert len(operations) == 4
+    assert [f"{m.upper()} {p}" for p, m, op in operations if "503" not in op["responses"]] == []
+
+
+def test_response_schemas_are_the_models_the_responses_are_made_with() -> None:
+    schemas = document()["components"]["schemas"]
+
+    for model in (OrderOut, OrderPageOut, StatusChangeOut):
+        expected = model.model_json_schema(mode="serialization", ref_template=REF)
+        expected.pop("$defs", None)
+        assert schemas[model.__name__] == expected, model.__name__
+
+
+def test_the_idempotency_key_is_documented_as_validated() -> None:
+    [key] = document()["paths"]["/orders"]["post"]["parameters"]
+
+    assert key["schema"] == {"type": "string", "minLength": 1, "maxLength": 64}
+    assert "400" in document()["paths"]["/orders"]["post"]["responses"]

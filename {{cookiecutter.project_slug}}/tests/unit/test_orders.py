@@ -62,6 +62,16 @@ def test_create_accepts_the_boundaries(orders: Orders, sku: str, quantity: int) 
     assert (response.get_json()["sku"], response.get_json()["quantity"]) == (sku, quantity)
 
 
+def test_create_takes_a_quantity_without_a_fraction_as_the_integer_it_is(
+    client: FlaskClient,
+) -> None:
+    # JSON Schema (and so the OpenAPI document) calls 29.0 an integer.
+    response = client.post("/orders", json={**order_body(), "quantity": 29.0})
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["quantity"] == 29
+
+
 INVALID_BODIES: list[tuple[str, dict[str, Any], str]] = [
     ("empty object", {}, "sku"),
     ("no quantity", {"sku": "SKU-1"}, "quantity"),

@@ -24,6 +24,7 @@ import signal
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from ..orders import order_recorded
 
 EXTENSION = "{{ cookiecutter.package_name }}.events"
 CONTENT_TYPE = "application/json"
+APP_ID = "{{ cookiecutter.project_slug }}"
 EMBEDDED_URL = "memory://"
 SETTINGS: dict[str, Any] = {
     # None keeps events in process (kombu's memory transport; development only).
@@ -74,6 +76,30 @@ def record(session: Session, routing_key: str, payload: dict[str, Any]) -> Outbo
     )
     session.add(message)
     return message
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message as it goes to the broker: its body and its AMQP properties."""
+
+    body: bytes
+    properties: dict[str, Any]
+
+
+def message_of(message: OutboxMessage) -> Outgoing:
+    """What is published for an outbox entry; consumers' contracts are verified against it."""
+    return Outgoing(
+        body=message.body.encode(),
+        properties={
+            "content_type": CONTENT_TYPE,
+            "content_encoding": "utf-8",
+            "delivery_mode": 2,
+            "message_id": message.message_id,
+            "timestamp": int(message.created_at.timestamp()),
+            "type": message.routing_key,
+            "app_id": APP_ID,
+        },
+    )
 
 
 class Publisher:
@@ -119,20 +145,15 @@ class Publisher:
         return sent
 
     def _publish(self, producer: Any, message: OutboxMessage) -> None:
+        outgoing = message_of(message)
         producer.publish(
-            message.body.encode(),
+            outgoing.body,
             exchange=self.exchange,
             routing_key=message.routing_key,
             declare=[self.exchange],
-            content_type=CONTENT_TYPE,
-            content_encoding="utf-8",
-            delivery_mode=2,
-            message_id=message.message_id,
-            timestamp=int(message.created_at.timestamp()),
-            type=message.routing_key,
-            app_id="{{ cookiecutter.project_slug }}",
             timeout=self.timeout_seconds,
             confirm_timeout=self.timeout_seconds,
+            **outgoing.properties,
         )
 
     def check(self) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated
 
@@ -12,11 +13,15 @@ from pydantic.json_schema import WithJsonSchema
 from ..orders import Price, register_prices
 from ..schemas import Currency, NewOrder
 
+# A positive amount of at most ten digits and two decimals, without leading zeros: what the
+# document promises is exactly what is accepted.
+AMOUNT_PATTERN = r"^(?:[1-9][0-9]{0,9}(?:\.[0-9]{1,2})?|0\.(?:[1-9][0-9]?|0[1-9]))$"
+
 
 def _decimal_string(value: object) -> object:
     # A JSON number is a binary float: cents would be lost before validation sees them.
-    if not isinstance(value, str):
-        raise ValueError('must be a decimal string such as "12.50"')
+    if not isinstance(value, str) or not re.fullmatch(AMOUNT_PATTERN, value):
+        raise ValueError('must be a positive decimal string such as "12.50"')
     return value
 
 
@@ -24,7 +29,7 @@ Amount = Annotated[
     Decimal,
     BeforeValidator(_decimal_string),
     Field(gt=0, max_digits=12, decimal_places=2),
-    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$"}),
+    WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN}),
 ]
 
 

@@ -1,0 +1,103 @@
+"""The orders API honours its consumers' pacts: Pact's verifier replays each interaction against the
+service served on loopback, after the provider state it names was set up.
+
+Each interaction gets a service of its own (a new app on a new SQLite file), so that no interaction
+sees what another left; its state is seeded through the service's models.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from pact import Verifier
+
+from {{ cookiecutter.package_name }} import db, wiring
+from {{ cookiecutter.package_name }}.models import CREATED, Order
+
+from ..orders_api import CURRENCY, UNIT_PRICE
+from .support import LOOPBACK, SERVICE, contract_app, interactions, serving, written_pact
+
+
+class ServiceUnderTest:
+    """A WSGI app that is a fresh service after every reset (the server keeps its port)."""
+
+    def __init__(self, directory: Path, config: dict[str, Any]) -> None:
+        self.directory = directory
+        self.config = config
+        self.runs = itertools.count()
+        self.app = self._new_app()
+
+    def _new_app(self) -> Flask:
+        directory = self.directory / f"state-{next(self.runs)}"
+        directory.mkdir()
+        return contract_app(directory, self.config)
+
+    def reset(self) -> None:
+        old, self.app = self.app, self._new_app()
+        wiring.close(old)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.app(environ, start_response)
+
+
+def store_order(app: Flask, order_id: int | None = None) -> None:
+    with app.app_context():
+        order = Order(
+            id=order_id,
+            sku="SKU-1",
+            quantity=2,
+            unit_price=Decimal(UNIT_PRICE),
+            currency=CURRENCY,
+        )
+        order.change_status(CREATED)
+        db.session().add(order)
+        db.session().commit()
+
+
+def set_up(service: ServiceUnderTest, state: str, parameters: dict[str, Any]) -> None:
+    """Puts the service in the state an interaction names (unknown states fail the interaction)."""
+    service.reset()
+    if state == "an order exists":
+        store_order(service.app, int(parameters["id"]))
+    elif state == "orders exist":
+        for _ in range(int(parameters["count"])):
+            store_order(service.app)
+    elif state not in ("SKU-1 can be ordered", "no order exists"):
+        raise ValueError(f"no provider state {state!r}")
+
+
+@pytest.fixture
+def service(tmp_path: Path, service_config: dict[str, Any]) -> Iterator[ServiceUnderTest]:
+    service = ServiceUnderTest(tmp_path, service_config)
+    yield service
+    wiring.close(service.app)
+
+
+@pytest.mark.parametrize("consumer", ["storefront"])
+def test_the_orders_api_honours_its_consumers_pact(
+    consumer: str, service: ServiceUnderTest
+) -> None:
+    pact = written_pact(consumer, SERVICE)
+
+    def state_handler(state: str, action: str, parameters: dict[str, Any] | None) -> None:
+        if action == "setup":
+            set_up(service, state, parameters or {})
+
+    with serving(service) as url:
+        verifier = (
+            Verifier(SERVICE, host=LOOPBACK)
+            .add_transport(url=url)
+            .state_handler(state_handler, teardown=True)
+            .add_source(pact)
+        )
+        verifier.verify()
+
+    results = verifier.results
+    assert results["result"], verifier.output(strip_ansi=True)
+    assert len(interactions(pact)) >= 5
