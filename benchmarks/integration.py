@@ -1,14 +1,22 @@
-"""Benchmark of the baked integration layer: where its time goes, and what isolation costs.
+"""Benchmark of the baked Docker layers: where their time goes, and what isolation costs.
 
 Bakes the full-option project, then prints (median of ``--runs`` runs):
 
-1. container start: every dependency started concurrently vs one after another;
+1. container start: every dependency started concurrently vs one after another, each through the
+   bake's own fixture registry (``tests/fixtures``: the same images, commands and readiness checks
+   the integration layer uses);
 2. the integration layer's wall time next to its floor (slowest readiness + the tests' own time);
 3. per-test isolation on one PostgreSQL container: savepoint rollback vs ``drop_all``/``create_all``
-   vs ``TRUNCATE``, for the same unit of work (one order written and committed).
+   vs ``TRUNCATE``, for the same unit of work (one order written and committed);
+4. the compose stack (the bake's own ``compose.yaml``): the time until every service is healthy,
+   next to the slowest service's own time to healthy;
+5. the e2e layer's wall time, and each of its scenarios' time.
+
+``--short`` runs every part once, with few isolation rounds and a few tests of each layer: a check
+that the benchmark still works (CI runs it), not a measurement.
 
 Needs Docker and the images the baked project names (override them with ``*_IMAGE`` variables).
-Usage: ``python benchmarks/integration.py [--runs 3] [--isolation-rounds 30]``
+Usage: ``python benchmarks/integration.py [--runs 3] [--isolation-rounds 30] [--short]``
 """
 
 from __future__ import annotations
@@ -16,14 +24,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import json
 import os
-import re
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-import warnings
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,48 +45,25 @@ from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 PACKAGE = "orders_service"
-DEFAULT_IMAGE = re.compile(r"\$\{(?P<var>[A-Z_]+_IMAGE):-(?P<default>[^}]+)\}")
-LABEL = {"org.example.benchmark": "integration"}
+# A few tests of each layer for --short: enough to run every code path of this script.
+SHORT_SELECTION = {"tests/integration": "health", "tests/e2e": "created_stored or beyond"}
 
 
 def bake(into: Path) -> Path:
     return Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(into)))
 
 
-def image_names(project: Path) -> dict[str, str]:
-    """The images compose.yaml names, with the environment's overrides applied."""
-    text = (project / "compose.yaml").read_text()
-    return {m["var"]: os.environ.get(m["var"], m["default"]) for m in DEFAULT_IMAGE.finditer(text)}
-
-
-def container_factories(images: dict[str, str]) -> dict[str, Callable[[], Any]]:
-    from testcontainers.community.postgres import PostgresContainer
-    from testcontainers.community.redis import RedisContainer
-    from testcontainers.core.container import DockerContainer
-    from testcontainers.core.wait_strategies import HttpWaitStrategy
-
-    with warnings.catch_warnings():
-        # The module itself still uses a decorator testcontainers 4.15 deprecates.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from testcontainers.community.rabbitmq import RabbitMqContainer
-
-    def wiremock() -> Any:
-        container = DockerContainer(images["WIREMOCK_IMAGE"]).with_exposed_ports(8080)
-        return container.waiting_for(HttpWaitStrategy(8080, "/__admin/health"))
-
-    return {
-        "postgres": lambda: PostgresContainer(images["POSTGRES_IMAGE"], driver="psycopg"),
-        "redis": lambda: RedisContainer(images["REDIS_IMAGE"]),
-        "rabbitmq": lambda: RabbitMqContainer(images["RABBITMQ_IMAGE"]),
-        "wiremock": wiremock,
-    }
+def registry(project: Path) -> Any:
+    """The bake's fixture registry (``tests/fixtures/docker.py``), with every dependency's module
+    imported so that each has registered its container factory."""
+    sys.path[:0] = [str(project), str(project / "src")]
+    importlib.import_module("tests.plugins").gather("tests.fixtures")
+    return importlib.import_module("tests.fixtures.docker")
 
 
 def start_timed(factory: Callable[[], Any]) -> tuple[Any, float]:
     started = time.perf_counter()
     container = factory()
-    for key, value in LABEL.items():
-        container.with_kwargs(labels={key: value})
     container.start()
     return container, time.perf_counter() - started
 
@@ -94,30 +81,41 @@ def start_all(
     return wall, {name: seconds for name, (_, seconds) in results.items()}
 
 
-def run_layer(project: Path, env: dict[str, str]) -> tuple[float, float, int]:
-    """Runs the integration layer once: wall time, the tests' own (call) time, number of tests."""
-    report = project / "junit.xml"
+def run_layer(project: Path, layer: str, env: dict[str, str], select: str | None) -> LayerRun:
+    """Runs a test layer once: wall time, and each test's own (call) time."""
+    report = project / f"junit-{uuid.uuid4().hex}.xml"
     command = [
-        sys.executable, "-m", "pytest", "tests/integration", "-q", "-p", "no:cacheprovider",
+        sys.executable, "-m", "pytest", layer, "-q", "-p", "no:cacheprovider",
         f"--junitxml={report}", "-o", "junit_duration_report=call",
+        *(["-k", select] if select else []),
     ]  # fmt: skip
     started = time.perf_counter()
     subprocess.run(command, cwd=project, env=env, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - started
-    cases = ET.parse(report).getroot().iter("testcase")
-    times = [float(case.get("time", 0)) for case in cases]
-    return wall, sum(times), len(times)
+    cases = {
+        case.get("name", "?"): float(case.get("time", 0))
+        for case in ET.parse(report).getroot().iter("testcase")
+    }
+    return LayerRun(wall, cases)
 
 
-def isolation_costs(project: Path, images: dict[str, str], rounds: int) -> dict[str, float]:
+class LayerRun:
+    def __init__(self, wall: float, cases: dict[str, float]) -> None:
+        self.wall = wall
+        self.cases = cases
+
+    @property
+    def own(self) -> float:
+        return sum(self.cases.values())
+
+
+def isolation_costs(project: Path, postgres: Callable[[], Any], rounds: int) -> dict[str, float]:
     import sqlalchemy as sa
     from sqlalchemy.orm import Session
-    from testcontainers.community.postgres import PostgresContainer
 
-    sys.path.insert(0, str(project / "src"))
     db = importlib.import_module(f"{PACKAGE}.db")
     models = importlib.import_module(f"{PACKAGE}.models")
-    importlib.import_module(f"{PACKAGE}.events")  # its outbox table is part of the schema
+    importlib.import_module(f"{PACKAGE}.dependencies").modules()  # their tables are the schema's
 
     def work(session: Session) -> None:
         order = models.Order(
@@ -128,9 +126,7 @@ def isolation_costs(project: Path, images: dict[str, str], rounds: int) -> dict[
         session.add(order)
         session.commit()
 
-    container, _ = start_timed(
-        lambda: PostgresContainer(images["POSTGRES_IMAGE"], driver="psycopg")
-    )
+    container, _ = start_timed(postgres)
     try:
         engine = sa.create_engine(container.get_connection_url())
         db.upgrade(engine)
@@ -160,7 +156,9 @@ def isolation_costs(project: Path, images: dict[str, str], rounds: int) -> dict[
             "drop_all/create_all": drop_create,
             "TRUNCATE": truncate,
         }
-        return {name: median_seconds(strategy, rounds) for name, strategy in strategies.items()}
+        result = {name: median_seconds(strategy, rounds) for name, strategy in strategies.items()}
+        engine.dispose()
+        return result
     finally:
         container.stop()
 
@@ -175,19 +173,79 @@ def median_seconds(action: Callable[[], None], rounds: int) -> float:
     return statistics.median(samples)
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def compose_up(project: Path) -> tuple[float, dict[str, float]]:
+    """``docker compose up --wait`` of the bake's own stack (its image built beforehand, so that
+    the build is not counted): the time until every service is healthy (or done, for a one-shot
+    service), and each service's own time to that, watched while it starts."""
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "COMPOSE_PROJECT_NAME": name, "APP_PORT": str(free_port())}
+    compose = ["docker", "compose", "--project-directory", str(project)]
+    subprocess.run([*compose, "build", "--quiet"], env=env, check=True)
+    ready: dict[str, float] = {}
+    done = threading.Event()
+    started = time.perf_counter()
+
+    def watch() -> None:
+        while not done.is_set():
+            for service in compose_services(compose, env):
+                if service["Service"] not in ready and service_ready(service):
+                    ready[service["Service"]] = time.perf_counter() - started
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        subprocess.run([*compose, "up", "--wait", "--quiet-pull"], env=env, check=True)
+        wall = time.perf_counter() - started
+    finally:
+        done.set()
+        watcher.join(timeout=5)
+        subprocess.run([*compose, "down", "--volumes", "--remove-orphans"], env=env, check=False)
+    return wall, ready
+
+
+def compose_services(compose: list[str], env: dict[str, str]) -> list[dict[str, Any]]:
+    listed = subprocess.run(
+        [*compose, "ps", "--all", "--format", "json"], env=env, capture_output=True, text=True
+    ).stdout.strip()
+    if not listed:
+        return []
+    if listed.startswith("["):  # older compose: one JSON array
+        services: list[dict[str, Any]] = json.loads(listed)
+        return services
+    return [json.loads(line) for line in listed.splitlines()]
+
+
+def service_ready(service: dict[str, Any]) -> bool:
+    if service.get("Health"):
+        return bool(service["Health"] == "healthy")
+    return service.get("State") == "exited" and service.get("ExitCode") == 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--isolation-rounds", type=int, default=30)
+    parser.add_argument("--short", action="store_true", help="one quick pass: does it still run")
     args = parser.parse_args()
-    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+    if args.short:
+        args.runs, args.isolation_rounds = 1, 3
+    select = SHORT_SELECTION if args.short else {}
 
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         started = time.perf_counter()
         project = bake(Path(tmp))
         print(f"baked {project.name} in {time.perf_counter() - started:.2f} s")
-        images = image_names(project)
-        factories = container_factories(images)
+        docker = registry(project)
+        factories = dict(docker.FACTORIES)
+        docker.ensure_reaper()
 
         concurrent_runs = [start_all(factories, concurrently=True) for _ in range(args.runs)]
         sequential_runs = [start_all(factories, concurrently=False) for _ in range(args.runs)]
@@ -198,14 +256,23 @@ def main() -> int:
         }
         slowest_name, slowest = max(readiness.items(), key=lambda item: item[1])
 
-        env = {**os.environ, "PYTHONPATH": str(project / "src")}
-        layer_runs = [run_layer(project, env) for _ in range(args.runs)]
-        wall = statistics.median(run[0] for run in layer_runs)
-        own = statistics.median(run[1] for run in layer_runs)
-        count = layer_runs[0][2]
+        env = {**os.environ, "PYTHONPATH": f"{project}{os.pathsep}{project / 'src'}"}
+        layer = "tests/integration"
+        layer_runs = [run_layer(project, layer, env, select.get(layer)) for _ in range(args.runs)]
+        wall = statistics.median(run.wall for run in layer_runs)
+        own = statistics.median(run.own for run in layer_runs)
         floor = slowest + own
 
-        costs = isolation_costs(project, images, args.isolation_rounds)
+        costs = isolation_costs(project, factories["postgres"], args.isolation_rounds)
+
+        stack_runs = [compose_up(project) for _ in range(args.runs)]
+        stack_wall = statistics.median(run[0] for run in stack_runs)
+        healthy = {
+            name: statistics.median(run[1].get(name, float("nan")) for run in stack_runs)
+            for name in stack_runs[0][1]
+        }
+        e2e = "tests/e2e"
+        e2e_runs = [run_layer(project, e2e, env, select.get(e2e)) for _ in range(args.runs)]
 
     print()
     print(f"container start, median of {args.runs}")
@@ -216,7 +283,7 @@ def main() -> int:
         f"  {'sequential':<12} {sequential:6.2f} s   one after another ({sequential / concurrent:.1f}x)"
     )
     print()
-    print(f"integration layer ({count} tests), median of {args.runs}")
+    print(f"integration layer ({len(layer_runs[0].cases)} tests), median of {args.runs}")
     print(f"  wall time    {wall:6.2f} s")
     print(f"  floor        {floor:6.2f} s   = slowest readiness ({slowest_name} {slowest:.2f} s)"
           f" + tests' own time {own:.2f} s")  # fmt: skip
@@ -229,6 +296,21 @@ def main() -> int:
     print(
         f"  drop/create vs rollback: {costs['drop_all/create_all'] / rollback:.1f}x   target >= 10x"
     )
+    print()
+    print(f"compose stack (compose.yaml, image built), median of {args.runs}")
+    for name, seconds in sorted(healthy.items(), key=lambda item: item[1]):
+        print(f"  {name:<12} {seconds:6.2f} s to healthy (or done)")
+    stack_slowest, stack_slowest_seconds = max(healthy.items(), key=lambda item: item[1])
+    print(f"  {'up --wait':<12} {stack_wall:6.2f} s   slowest service: {stack_slowest}"
+          f" {stack_slowest_seconds:.2f} s")  # fmt: skip
+    print()
+    scenarios = e2e_runs[0].cases
+    print(f"e2e layer ({len(scenarios)} tests), median of {args.runs}")
+    print(f"  wall time    {statistics.median(run.wall for run in e2e_runs):6.2f} s"
+          f"   (stack start and teardown included)")  # fmt: skip
+    for name in sorted(scenarios, key=lambda case: -scenarios[case]):
+        seconds = statistics.median(run.cases.get(name, float("nan")) for run in e2e_runs)
+        print(f"  {seconds:6.2f} s   {name}")
     return 0
 
 

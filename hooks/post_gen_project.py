@@ -27,7 +27,7 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/integration/test_postgresql.py",
             "tests/integration/test_database_server.py",
             "tests/e2e/services/postgresql.py",
-            "tests/e2e/test_postgresql.py",
+            "tests/e2e/test_database_server.py",
         ],
         "mariadb": [
             "src/{package}/dependencies/mariadb.py",
@@ -36,7 +36,7 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/integration/test_mariadb.py",
             "tests/integration/test_database_server.py",
             "tests/e2e/services/mariadb.py",
-            "tests/e2e/test_mariadb.py",
+            "tests/e2e/test_database_server.py",
         ],
         "sqlite": [
             "tests/fixtures/sqlite.py",
