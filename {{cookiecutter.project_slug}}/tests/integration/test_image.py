@@ -18,6 +18,8 @@ from tests.fixtures.images import PROJECT, defaults, image
 
 TAG = "{{ cookiecutter.project_slug }}:integration-test"
 PORT = 8000
+
+
 def test_the_dockerfile_and_compose_name_the_same_default_base() -> None:
     dockerfile = (PROJECT / "Dockerfile").read_text(encoding="utf-8")
 
