@@ -12,8 +12,8 @@ Bakes the full-option project, then prints (median of ``--runs`` runs):
    next to the slowest service's own time to healthy;
 5. the e2e layer's wall time, and each of its scenarios' time.
 
-``--short`` runs every part once, with few isolation rounds and a few tests of each layer: a check
-that the benchmark still works (CI runs it), not a measurement.
+``--short`` runs each part once, with few isolation rounds, no sequential start and no integration
+layer, and two e2e tests: a check that the benchmark still works (CI runs it), not a measurement.
 
 Needs Docker and the images the baked project names (override them with ``*_IMAGE`` variables).
 Usage: ``python benchmarks/integration.py [--runs 3] [--isolation-rounds 30] [--short]``
@@ -45,8 +45,8 @@ from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 PACKAGE = "orders_service"
-# A few tests of each layer for --short: enough to run every code path of this script.
-SHORT_SELECTION = {"tests/integration": "health", "tests/e2e": "created_stored or beyond"}
+# What --short runs of the e2e layer: enough for every code path of this script.
+SHORT_E2E = "created_stored or beyond"
 
 
 def bake(into: Path) -> Path:
@@ -229,6 +229,18 @@ def service_ready(service: dict[str, Any]) -> bool:
     return service.get("State") == "exited" and service.get("ExitCode") == 0
 
 
+def print_layer(runs: list[LayerRun], slowest_name: str, slowest: float) -> None:
+    wall = statistics.median(run.wall for run in runs)
+    own = statistics.median(run.own for run in runs)
+    floor = slowest + own
+    print()
+    print(f"integration layer ({len(runs[0].cases)} tests), median of {len(runs)}")
+    print(f"  wall time    {wall:6.2f} s")
+    print(f"  floor        {floor:6.2f} s   = slowest readiness ({slowest_name} {slowest:.2f} s)"
+          f" + tests' own time {own:.2f} s")  # fmt: skip
+    print(f"  ratio        {wall / floor:6.2f}     target <= 1.25")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -237,7 +249,6 @@ def main() -> int:
     args = parser.parse_args()
     if args.short:
         args.runs, args.isolation_rounds = 1, 3
-    select = SHORT_SELECTION if args.short else {}
 
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         started = time.perf_counter()
@@ -248,7 +259,9 @@ def main() -> int:
         docker.ensure_reaper()
 
         concurrent_runs = [start_all(factories, concurrently=True) for _ in range(args.runs)]
-        sequential_runs = [start_all(factories, concurrently=False) for _ in range(args.runs)]
+        sequential_runs = [
+            start_all(factories, concurrently=False) for _ in range(0 if args.short else args.runs)
+        ] or concurrent_runs
         concurrent = statistics.median(wall for wall, _ in concurrent_runs)
         sequential = statistics.median(wall for wall, _ in sequential_runs)
         readiness = {
@@ -257,11 +270,10 @@ def main() -> int:
         slowest_name, slowest = max(readiness.items(), key=lambda item: item[1])
 
         env = {**os.environ, "PYTHONPATH": f"{project}{os.pathsep}{project / 'src'}"}
-        layer = "tests/integration"
-        layer_runs = [run_layer(project, layer, env, select.get(layer)) for _ in range(args.runs)]
-        wall = statistics.median(run.wall for run in layer_runs)
-        own = statistics.median(run.own for run in layer_runs)
-        floor = slowest + own
+        layer_runs = [
+            run_layer(project, "tests/integration", env, None)
+            for _ in range(0 if args.short else args.runs)
+        ]
 
         costs = isolation_costs(project, factories["postgres"], args.isolation_rounds)
 
@@ -271,8 +283,8 @@ def main() -> int:
             name: statistics.median(run[1].get(name, float("nan")) for run in stack_runs)
             for name in stack_runs[0][1]
         }
-        e2e = "tests/e2e"
-        e2e_runs = [run_layer(project, e2e, env, select.get(e2e)) for _ in range(args.runs)]
+        select = SHORT_E2E if args.short else None
+        e2e_runs = [run_layer(project, "tests/e2e", env, select) for _ in range(args.runs)]
 
     print()
     print(f"container start, median of {args.runs}")
@@ -282,12 +294,8 @@ def main() -> int:
     print(
         f"  {'sequential':<12} {sequential:6.2f} s   one after another ({sequential / concurrent:.1f}x)"
     )
-    print()
-    print(f"integration layer ({len(layer_runs[0].cases)} tests), median of {args.runs}")
-    print(f"  wall time    {wall:6.2f} s")
-    print(f"  floor        {floor:6.2f} s   = slowest readiness ({slowest_name} {slowest:.2f} s)"
-          f" + tests' own time {own:.2f} s")  # fmt: skip
-    print(f"  ratio        {wall / floor:6.2f}     target <= 1.25")
+    if layer_runs:
+        print_layer(layer_runs, slowest_name, slowest)
     print()
     print(f"per-test isolation on PostgreSQL, median of {args.isolation_rounds}")
     rollback = costs["savepoint rollback"]

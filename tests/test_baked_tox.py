@@ -18,15 +18,16 @@ from filelock import FileLock
 
 from tests import helpers
 
+# Every bake's ruff, mypy and unit layer run in test_bake_matrix.py; these run a bake's own tox, the
+# contract layer included: with everything, with nothing, without the upstream, without the broker.
 FAST_SAMPLE = [
     "postgresql+redis+rabbitmq+yes",  # all in
     "sqlite+none+none+no",  # all out
     "mariadb+redis+none+no",
-    "sqlite+none+rabbitmq+yes",
     "postgresql+none+rabbitmq+no",
 ]
+# The full bake's integration layer runs in test_cleanup.py, with the engine reached over TCP.
 INTEGRATION_SAMPLE = [
-    "postgresql+redis+rabbitmq+yes",
     "mariadb+redis+none+no",
     "sqlite+none+rabbitmq+yes",
 ]

@@ -34,6 +34,7 @@ from tests.test_baked_tox import (
     record_sessions,
     sessions_of,
     still_there,
+    tox,
 )
 
 # The smallest bake that starts a container in its integration layer (Redis; SQLite needs none).
@@ -269,15 +270,16 @@ def test_the_full_bakes_integration_layer_passes_with_the_engine_over_tcp(
     project = bake_alone(FULL, tmp_path, cookiecutter_config)
     record_sessions(project)
 
+    # Through the bake's own `tox -e integration` (its own virtualenv, its integration extra): this
+    # is also the template's run of the full bake's integration layer.
     with tcp_to_unix_socket(engine_socket()) as engine, docker_created() as created:
         began = time.monotonic()
-        code, output = Run(project, REQUIRE_DOCKER="1", DOCKER_HOST=engine.url).finish()
+        ran = tox(project, "-e", "integration", REQUIRE_DOCKER="1", DOCKER_HOST=engine.url)
         took = time.monotonic() - began
 
-    print(f"full bake's integration layer over {engine.url}: {took:.1f} s, exit {code}")
-    assert code == 0, output
-    counts = helpers.pytest_counts(output)
-    assert counts.get("passed", 0) > 0, output
+    output = ran.output
+    print(f"full bake's integration layer over {engine.url}: {took:.1f} s, exit {ran.returncode}")
+    counts = helpers.assert_tests_passed(ran, "baked tox -e integration over TCP")
     assert counts.get("skipped", 0) == 0, output
     assert engine.connections > 0, "the engine was not reached through the forwarder"
     ours = of_sessions(created, sessions_of(project))
