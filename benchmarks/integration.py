@@ -187,6 +187,7 @@ def compose_up(project: Path) -> tuple[float, dict[str, float]]:
     name = f"bench-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "COMPOSE_PROJECT_NAME": name, "APP_PORT": str(free_port())}
     compose = ["docker", "compose", "--project-directory", str(project)]
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     subprocess.run([*compose, "build", "--quiet"], env=env, check=True)
     ready: dict[str, float] = {}
     done = threading.Event()
@@ -202,12 +203,16 @@ def compose_up(project: Path) -> tuple[float, dict[str, float]]:
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
-        subprocess.run([*compose, "up", "--wait", "--quiet-pull"], env=env, check=True)
+        up = subprocess.run(
+            [*compose, "up", "--wait", "--quiet-pull"], env=env, capture_output=True, text=True
+        )
+        if up.returncode != 0:
+            raise RuntimeError(f"docker compose up failed:\n{up.stdout}\n{up.stderr}")
         wall = time.perf_counter() - started
     finally:
         done.set()
         watcher.join(timeout=5)
-        subprocess.run([*compose, "down", "--volumes", "--remove-orphans"], env=env, check=False)
+        subprocess.run([*compose, "down", "--volumes", "--remove-orphans"], env=env, **quiet)
     return wall, ready
 
 
@@ -289,11 +294,13 @@ def main() -> int:
     print()
     print(f"container start, median of {args.runs}")
     for name, seconds in sorted(readiness.items()):
-        print(f"  {name:<12} {seconds:6.2f} s alone")
+        print(f"  {name:<12} {seconds:6.2f} s {'with the others' if args.short else 'alone'}")
     print(f"  {'concurrent':<12} {concurrent:6.2f} s   all at once")
-    print(
-        f"  {'sequential':<12} {sequential:6.2f} s   one after another ({sequential / concurrent:.1f}x)"
-    )
+    if not args.short:
+        print(
+            f"  {'sequential':<12} {sequential:6.2f} s   one after another"
+            f" ({sequential / concurrent:.1f}x)"
+        )
     if layer_runs:
         print_layer(layer_runs, slowest_name, slowest)
     print()
