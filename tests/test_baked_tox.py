@@ -214,40 +214,30 @@ def docker_alone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
+# Each Docker layer with the bakes it runs for: (tox environment, combination).
+DOCKER_RUNS = [("integration", spec) for spec in INTEGRATION_SAMPLE] + [
+    ("e2e", spec) for spec in E2E_SAMPLE
+]
+
+
 @pytest.mark.docker
 @pytest.mark.xdist_group("docker")  # all on one process, one at a time (see docker_alone)
-@pytest.mark.parametrize("spec", INTEGRATION_SAMPLE)
-def test_baked_integration_layer_passes(
-    spec: str, tmp_path: Path, cookiecutter_config: Path
+@pytest.mark.parametrize(("layer", "spec"), DOCKER_RUNS, ids=lambda value: str(value))
+def test_baked_docker_layer_passes_and_leaves_nothing(
+    layer: str, spec: str, tmp_path: Path, cookiecutter_config: Path, docker_alone: None
 ) -> None:
     project = bake_alone(spec, tmp_path, cookiecutter_config)
     record_sessions(project)
     with docker_created() as created:
         # Docker answered (the docker marker checked): nothing in the layer may skip for want of it.
-        ran = tox(project, "-e", "integration", REQUIRE_DOCKER="1")
-    counts = helpers.assert_tests_passed(ran, "baked tox -e integration")
+        ran = tox(project, "-e", layer, REQUIRE_DOCKER="1")
+    counts = helpers.assert_tests_passed(ran, f"baked tox -e {layer}")
     assert counts.get("skipped", 0) == 0, ran.output
+    # What the layer started carries the run's testcontainers session label (the e2e layer's
+    # compose services too), as Ryuk needs; none of it may outlive the run.
     ours = of_sessions(created, sessions_of(project))
     assert ours["container"], f"no container was created with the label {SESSION_LABEL}"
-    assert still_there(ours) == {}, "left behind by the integration layer"
-
-
-@pytest.mark.docker
-@pytest.mark.xdist_group("docker")  # all on one process, one at a time (see docker_alone)
-@pytest.mark.parametrize("spec", E2E_SAMPLE)
-def test_baked_e2e_layer_passes(
-    spec: str, tmp_path: Path, cookiecutter_config: Path, docker_alone: None
-) -> None:
-    project = bake_alone(spec, tmp_path, cookiecutter_config)
-    record_sessions(project)
-    with docker_created() as created:
-        ran = tox(project, "-e", "e2e", REQUIRE_DOCKER="1")
-    counts = helpers.assert_tests_passed(ran, "baked tox -e e2e")
-    assert counts.get("skipped", 0) == 0, ran.output
-    # Every compose service carries the run's testcontainers session label, as Ryuk needs.
-    ours = of_sessions(created, sessions_of(project))
-    assert ours["container"], f"no container was created with the label {SESSION_LABEL}"
-    assert still_there(ours) == {}, "left behind by the e2e layer"
+    assert still_there(ours) == {}, f"left behind by the {layer} layer"
 
 
 @pytest.mark.parametrize("require", ["", "1"], ids=["skips-without-docker", "fails-when-required"])
