@@ -2,10 +2,11 @@
 
 The wiring is the plan below: for each option, the files and folders that belong to each answer,
 kept whole when it was chosen and removed whole otherwise. A path owned by several answers (a
-server database's tests) stays if any of them was chosen. Nothing else names a dependency: the
-service's app factory and the tests' conftests take in whatever modules of a dependency remain,
-and the few shared files a format leaves no other way (compose.yaml, pyproject.toml, tox.ini, the
-README) are rendered with the answers. No network, no ``git init``: the next steps are printed.
+server database's tests) stays if any of them was chosen. The shared files name the dependencies
+that remain in short lists, one line each, rendered with the answers: the app factory's
+``DEPENDENCIES``, the database servers, each test layer's ``pytest_plugins`` and settings, and the
+files a format leaves no other way (compose.yaml, pyproject.toml, tox.ini, the README). No
+network, no ``git init``: the next steps are printed.
 """
 
 from __future__ import annotations
@@ -51,7 +52,6 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/unit/test_cache.py",
             "tests/fixtures/redis.py",
             "tests/integration/test_cache.py",
-            "tests/e2e/services/redis.py",
             "tests/e2e/test_redis.py",
         ],
     },
@@ -67,6 +67,7 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/e2e/test_rabbitmq.py",
             "tests/contract/consumers/notifier.py",
             "tests/contract/consumers/test_notifier.py",
+            "tests/contract/pacts/notifier.py",
             "tests/contract/test_events.py",
         ],
     },
@@ -80,7 +81,8 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/wiremock",
             "tests/e2e/services/wiremock.py",
             "tests/e2e/test_pricing.py",
-            "tests/contract/stubs/pricing.py",
+            "tests/contract/pacts/pricing.py",
+            "tests/contract/stubs",
             "tests/contract/test_pricing.py",
             "tests/contract/test_wiremock_stubs.py",
         ],

@@ -1,5 +1,6 @@
-"""The template's own shape: answers reach the baked code through whole files (the post-gen plan),
-not through conditionals threaded into shared code."""
+"""The template's own shape: answers reach the baked code through whole files (the post-gen plan)
+and short explicit lists, one entry per dependency, not through conditionals threaded into shared
+code."""
 
 from __future__ import annotations
 
@@ -9,10 +10,21 @@ from pathlib import Path
 from tests import helpers
 
 BAKED = helpers.TEMPLATE / "{{cookiecutter.project_slug}}"
-# Where a format allows nothing else (compose, TOML, tox, the README, an env file), a dependency
-# may keep one conditional block; the bound keeps that from growing back into threaded ifs.
-MAX_CONDITIONAL_LINES = 120
-_IMPORT_OPEN = re.compile(r"^\s*from\s+\S+\s+import\s+\($")
+# Where a format allows nothing else (compose, TOML, tox, the README, an env file) and in the lists
+# that name the dependencies, each dependency keeps one conditional; the bound keeps that from
+# growing back into threaded ifs.
+MAX_CONDITIONAL_OPENINGS = 100
+_OPENING = re.compile(r"\{%-?\s*if\b")
+# In Python, a conditional chooses whole things only:
+# a module-level statement, its block tags alone on their lines at column 0...
+_MODULE_BLOCK_TAG = re.compile(r"^\{%-? (if .+|elif .+|else|endif) -?%\}$")
+# ...a whole import statement closed by its block (``{%- if ... %}`` on the line before)...
+_CLOSED_IMPORT = re.compile(r"^(from \S+ )?import [^(]+\{% endif %\}$")
+# ...or one entry of a list: ``{%- if ... %}`` alone, then the entry and ``{% endif %}``.
+_ENTRY_OPENING = re.compile(r"^    \{%- if .+ %\}$")
+_ENTRY = re.compile(r"^    [^\s{].*,\{% endif %\}$")
+_BODY_START = re.compile(r"^(async def|def|class) ")
+_IMPORT_OPEN = re.compile(r"^(from \S+ )?import .*\($")
 
 
 def template_lines(suffix: str = "") -> list[tuple[Path, int, str]]:
@@ -24,23 +36,57 @@ def template_lines(suffix: str = "") -> list[tuple[Path, int, str]]:
     ]
 
 
-def test_few_lines_of_the_baked_tree_hold_a_conditional() -> None:
-    holding = [
-        f"{path.relative_to(BAKED)}:{n}" for path, n, line in template_lines() if "{%" in line
+def test_few_lines_of_the_baked_tree_open_a_conditional() -> None:
+    opening = [
+        f"{path.relative_to(BAKED)}:{n}" for path, n, line in template_lines() if _OPENING.search(line)
     ]
 
-    assert len(holding) <= MAX_CONDITIONAL_LINES, "\n".join(holding)
+    assert len(opening) <= MAX_CONDITIONAL_OPENINGS, "\n".join(opening)
+
+
+def misplaced_conditionals(lines: list[str]) -> list[int]:
+    """The numbers of the lines whose conditional is not one of the shapes above, or sits inside a
+    function or class body."""
+    found = []
+    in_body = in_import = False
+    for number, line in enumerate(lines, 1):
+        if line and not line[0].isspace() and not line.startswith(("{%", ")", "]", "}")):
+            in_body = bool(_BODY_START.match(line))
+        in_import = (in_import or bool(_IMPORT_OPEN.match(line))) and line.strip() != ")"
+        if "{%" not in line:
+            continue
+        previous = lines[number - 2] if number > 1 else ""
+        allowed = (
+            _MODULE_BLOCK_TAG.match(line)
+            or (_CLOSED_IMPORT.match(line) and _MODULE_BLOCK_TAG.match(previous))
+            or (_ENTRY_OPENING.match(line) and _ENTRY.match(lines[number] if number < len(lines) else ""))
+            or (_ENTRY.match(line) and _ENTRY_OPENING.match(previous))
+        )
+        if in_body or in_import or not allowed:
+            found.append(number)
+    return found
 
 
 def test_no_conditional_inside_python_code_or_an_import() -> None:
-    """In Python, a conditional may only choose whole module-level statements: never inside a
-    function or class body, an expression, or an import line."""
-    found = []
-    for path in sorted(BAKED.rglob("*.py")):
-        in_import = False
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            where = f"{path.relative_to(BAKED)}:{number}: {line.strip()}"
-            if "{%" in line and (in_import or not line.startswith("{%")):
-                found.append(where)
-            in_import = (in_import or bool(_IMPORT_OPEN.match(line))) and line.strip() != ")"
+    """In Python, a conditional may only choose whole module-level statements or whole entries of a
+    list: never inside a function or class body, an expression, or an import line."""
+    found = [
+        f"{path.relative_to(BAKED)}:{number}: {path.read_text(encoding='utf-8').splitlines()[number - 1].strip()}"
+        for path in sorted(BAKED.rglob("*.py"))
+        for number in misplaced_conditionals(path.read_text(encoding="utf-8").splitlines())
+    ]
+
     assert found == []
+
+
+def test_the_shape_check_refuses_a_conditional_inside_a_function_or_an_import_line() -> None:
+    inside_a_function = ["def f() -> None:", '    {%- if cookiecutter.cache == "redis" %}', "    cache,{% endif %}"]
+    inside_an_import = ["from . import (", '    {%- if x %}', "    cache,{% endif %}", ")"]
+    in_an_expression = ['X = 1{% if y %} + 2{% endif %}']
+    list_entry = ["X = [", '    {%- if x %}', '    "cache",{% endif %}', "]"]
+
+    assert misplaced_conditionals(inside_a_function) == [2, 3]
+    assert misplaced_conditionals(in_an_expression) == [1]
+    assert misplaced_conditionals(list_entry) == []
+    # A list of imported names is a list too, but an import line may hold no conditional.
+    assert misplaced_conditionals(inside_an_import) != []

@@ -21,15 +21,16 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     "LOG_JSON": True,
     "READINESS_TIMEOUT_SECONDS": 2.0,
-    # In-process stand-ins for what is not configured, so that ``flask run`` works on a fresh
-    # clone. The production entry point (wsgi.py) turns them off: there, a missing setting is an
-    # error at start, never a silent fallback.
-    "EMBEDDED_DEFAULTS": True,
 }
 
 
-def load(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
-    app.config.from_mapping(DEFAULTS)
+def load(
+    app: Flask, overrides: Mapping[str, Any] | None = None, *, embedded_defaults: bool = True
+) -> None:
+    # EMBEDDED_DEFAULTS: in-process stand-ins for what is not configured, so that ``flask run``
+    # works on a fresh clone. The production entry point (wsgi.py) turns them off: there, a
+    # missing setting is an error at start, never a silent fallback.
+    app.config.from_mapping(DEFAULTS, EMBEDDED_DEFAULTS=embedded_defaults)
     app.config.from_prefixed_env()
     if overrides:
         app.config.from_mapping(overrides)

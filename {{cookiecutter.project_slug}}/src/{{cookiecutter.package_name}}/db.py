@@ -7,7 +7,6 @@ import datetime as dt
 import logging
 from decimal import Decimal
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import click
@@ -18,7 +17,11 @@ from flask import Flask, Response, current_app, g
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from . import dependencies, wiring
+from . import wiring
+{%- if cookiecutter.database == "mariadb" %}
+from .dependencies.mariadb import SERVER as MARIADB{% endif %}
+{%- if cookiecutter.database == "postgresql" %}
+from .dependencies.postgresql import SERVER as POSTGRESQL{% endif %}
 from .problems import problem_response
 
 EXTENSION = "{{ cookiecutter.package_name }}.database"
@@ -30,6 +33,15 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 # What the driver raises when the database cannot answer: lost, refused, timed out, or a pool
 # with no connection to give. The client gets a 503 problem, never a 500 or a hang.
 UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+# The database servers the service can use besides its embedded SQLite file, one line each: what
+# this module needs to know about each (``wiring.DatabaseServer``).
+DATABASE_SERVERS: tuple[wiring.DatabaseServer, ...] = (
+    # SQLite, the embedded database, needs no entry.
+    {%- if cookiecutter.database == "mariadb" %}
+    MARIADB,{% endif %}
+    {%- if cookiecutter.database == "postgresql" %}
+    POSTGRESQL,{% endif %}
+)
 
 
 class Base(DeclarativeBase):
@@ -66,9 +78,9 @@ class UTCDateTime(sa.TypeDecorator[dt.datetime]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
-        # A server may need a type of its own to keep microseconds (``DATETIME_TYPE``).
-        server_type = getattr(server_module(dialect.name), "DATETIME_TYPE", None)
-        return dialect.type_descriptor(server_type or self.impl)
+        # A server may need a type of its own to keep microseconds.
+        server = server_for(dialect.name)
+        return dialect.type_descriptor((server and server.datetime_type) or self.impl)
 
     def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
         if value is None:
@@ -87,10 +99,10 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _enforce_foreign_keys)
-        # A server's module may bound what its driver cannot (``bound_waits``).
-        bound_waits = getattr(server_module(self.engine.dialect.name), "bound_waits", None)
-        if bound_waits is not None:
-            bound_waits(self.engine)
+        server = server_for(self.engine.dialect.name)
+        if server is not None:
+            # What the driver cannot bound itself.
+            server.bound_waits(self.engine)
 
     def check(self) -> str | None:
         with self.engine.connect() as connection:
@@ -109,16 +121,15 @@ def _engine_options(url: str) -> dict[str, Any]:
         return {"connect_args": {"check_same_thread": False}}
     # Bounded waits come from the server's own module, so that an unreachable server costs a
     # request seconds, not minutes.
-    server = server_module(sa.engine.make_url(url).get_backend_name())
-    options: dict[str, Any] = getattr(server, "ENGINE_OPTIONS", {})
-    return options
+    server = server_for(sa.engine.make_url(url).get_backend_name())
+    return server.engine_options if server is not None else {}
 
 
-def server_module(backend: str) -> ModuleType | None:
-    """The dependency module of a database server (its ``BACKENDS`` name the dialect), if any."""
-    for module in dependencies.modules():
-        if backend in getattr(module, "BACKENDS", ()):
-            return module
+def server_for(backend: str) -> wiring.DatabaseServer | None:
+    """The database server that answers to a SQLAlchemy backend name, if the service has one."""
+    for server in DATABASE_SERVERS:
+        if backend in server.backends:
+            return server
     return None
 
 

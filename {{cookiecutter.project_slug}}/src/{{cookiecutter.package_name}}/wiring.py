@@ -1,5 +1,6 @@
-"""What each dependency registers with the app, for the code every bake shares to iterate over:
-its readiness check, whether the service can work without it, and what to release on close."""
+"""What each dependency registers with the app, for the shared code to iterate over: its
+readiness check, whether the service can work without it, and what to release on close; and what a
+database server brings to the shared database code."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask
 
 EXTENSION = "{{ cookiecutter.package_name }}.wiring"
@@ -24,6 +26,22 @@ class Dependency:
     # readiness instead of failing it.
     required: bool
     close: Callable[[], None] = lambda: None
+
+
+def _no_extra_bounds(_engine: sa.Engine) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class DatabaseServer:
+    """A database server the service can use: which SQLAlchemy backends it answers to, the
+    engine options that bound its waits, a type that keeps microseconds if the default does not,
+    and a hook for bounds the driver cannot set (``bound_waits``)."""
+
+    backends: tuple[str, ...]
+    engine_options: dict[str, Any]
+    datetime_type: sa.types.TypeEngine[Any] | None = None
+    bound_waits: Callable[[sa.Engine], None] = _no_extra_bounds
 
 
 def register(app: Flask, dependency: Dependency) -> None:

@@ -5,9 +5,6 @@ missing setting stops the start instead of silently taking orders nowhere. Only 
 ``FLASK_EMBEDDED_DEFAULTS=true`` brings the stand-ins back (a demo container, say).
 """
 
-import os
-
 from . import create_app
 
-os.environ.setdefault("FLASK_EMBEDDED_DEFAULTS", "false")
-app = create_app()
+app = create_app(embedded_defaults=False)

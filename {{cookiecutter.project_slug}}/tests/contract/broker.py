@@ -1,7 +1,7 @@
 """Share pacts through a Pact Broker, when there is one: ``tox -e pact-publish``.
 
 With ``PACT_BROKER_BASE_URL`` set, ``publish`` sends the pacts this service wrote as a consumer
-(``pacts/<service>-*.json``) and ``can-i-deploy`` asks the broker whether this version may go to
+(``pacts/<service>-*.json``, or in ``PACT_DIR``) and ``can-i-deploy`` asks the broker whether this version may go to
 ``PACT_ENVIRONMENT`` (default ``production``). Without it, nothing is sent and the pacts stay files.
 The version and branch are ``PACT_VERSION`` and ``PACT_BRANCH``, else git's. Credentials reach the
 broker CLI (pact-python-cli's ``pact broker``) through its own environment variables,
@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from .support import PACTS, SERVICE
+from tests.support.contract import DEFAULT_PACTS, SERVICE, pact_dir_from_environment
 
 BROKER_BASE_URL = "PACT_BROKER_BASE_URL"
 Runner = Callable[[list[str]], int]
@@ -34,7 +34,7 @@ def branch(env: Mapping[str, str]) -> str:
     return env.get("PACT_BRANCH") or git("rev-parse", "--abbrev-ref", "HEAD")
 
 
-def own_pacts(directory: Path = PACTS) -> list[Path]:
+def own_pacts(directory: Path) -> list[Path]:
     """The pacts in which this service is the consumer (the others belong to their consumers)."""
     return sorted(directory.glob(f"{SERVICE}-*.json"))
 
@@ -63,7 +63,7 @@ def _run(command: list[str]) -> int:
 
 
 def main(
-    argv: Sequence[str], env: Mapping[str, str], run: Runner = _run, pacts: Path = PACTS
+    argv: Sequence[str], env: Mapping[str, str], run: Runner = _run, pacts: Path = DEFAULT_PACTS
 ) -> int:
     [action] = argv
     if not env.get(BROKER_BASE_URL):
@@ -85,4 +85,4 @@ def main(
 if __name__ == "__main__":
     import os
 
-    sys.exit(main(sys.argv[1:], os.environ))
+    sys.exit(main(sys.argv[1:], os.environ, pacts=pact_dir_from_environment() or DEFAULT_PACTS))

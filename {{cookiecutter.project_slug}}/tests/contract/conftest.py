@@ -2,36 +2,38 @@
 OpenAPI document. In process, no Docker; a socket may connect to loopback only (pytest-socket).
 
 Every dependency but the database is its embedded stand-in, or a stub of its own in ``stubs/``
-(taken in below, whichever exist) whose ``<dependency>_settings`` fixture points the app at it.
-
-Consumer tests (marked ``writes_pact``) run first: the tests that verify a provider or a stub
-against a pact read the file they wrote.
+whose settings fixture (``STUB_SETTINGS``) points the app at it. Each pact is defined in
+``pacts/`` and written once per session (``pact_dir``), whichever test asks for it first.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pact import _server as pact_servers
 from pytest_socket import socket_allow_hosts
 
-from ..plugins import gather, settings_fixtures
-from .support import LOOPBACK, REPORT
+from tests.support.contract import LOOPBACK, REPORT, pact_dir_from_environment
 
-STUBS = gather("tests.contract.stubs")
-globals().update(STUBS)
-
-WRITES_PACT = "writes_pact"
-# Pact's core reports usage over the network unless told not to (tox sets it too).
-os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # A stable sort: the consumers' tests first, each group in the order collected.
-    items.sort(key=lambda item: item.get_closest_marker(WRITES_PACT) is None)
+pytest_plugins = [
+    "tests.contract.pacts.storefront",
+    {%- if cookiecutter.message_broker == "rabbitmq" %}
+    "tests.contract.pacts.notifier",{% endif %}
+    {%- if cookiecutter.upstream_api == "yes" %}
+    "tests.contract.pacts.pricing",{% endif %}
+    {%- if cookiecutter.upstream_api == "yes" %}
+    "tests.contract.stubs.pricing",{% endif %}
+]
+STUB_SETTINGS: dict[str, str] = {
+    # each dependency stubbed on loopback, by the name readiness reports: the fixture that
+    # points the service at its stub
+    {%- if cookiecutter.upstream_api == "yes" %}
+    "pricing": "stub_pricing_settings",{% endif %}
+}
 
 
 def pytest_terminal_summary(
@@ -47,12 +49,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _no_flask_environment() -> Iterator[None]:
+def _contract_environment() -> Iterator[None]:
     # FLASK_* variables of the developer's shell must not point the contract tests at real
-    # services; session-wide, since apps are made for a module or a session too.
+    # services; Pact's core reports usage over the network unless told not to. Session-wide,
+    # since apps and pacts are made for a module or a session too; restored at the end.
     with pytest.MonkeyPatch.context() as patch:
         for name in [name for name in os.environ if name.startswith("FLASK_")]:
             patch.delenv(name)
+        patch.setenv("PACT_DO_NOT_TRACK", "true")
         yield
 
 
@@ -70,9 +74,15 @@ def _pact_closes_its_servers(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
+def pact_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where this session writes its pacts: ``PACT_DIR`` if set, else a temporary folder."""
+    return pact_dir_from_environment() or tmp_path_factory.mktemp("pacts")
+
+
+@pytest.fixture(scope="session")
 def service_config(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The app's settings for the layer: every stub of the bake, besides the database."""
+    """The app's settings for the layer: every stub, besides the database."""
     config: dict[str, Any] = {}
-    for name in settings_fixtures(STUBS):
-        config.update(request.getfixturevalue(name))
+    for fixture in STUB_SETTINGS.values():
+        config.update(request.getfixturevalue(fixture))
     return config

@@ -23,8 +23,7 @@ from schemathesis.config import SchemathesisConfig
 
 from {{ cookiecutter.package_name }} import db, wiring
 from {{ cookiecutter.package_name }}.db import Base
-
-from .support import REPORT, contract_app
+from tests.support.contract import REPORT, contract_app
 
 SEED = 20240601
 MAX_EXAMPLES = 50

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from . import broker
-from .support import SERVICE
+from tests.contract import broker
+from tests.support.contract import SERVICE
 
 ENV = {
     "PACT_BROKER_BASE_URL": "https://broker.example.test",

@@ -15,11 +15,8 @@ from pact.types import Message
 
 from {{ cookiecutter.package_name }} import db, wiring
 from {{ cookiecutter.package_name }}.dependencies.events import OutboxMessage, message_of
-
-from ..orders_api import order_body
-from .support import LOOPBACK, SERVICE, contract_app, interactions, written_pact
-
-CONSUMER = "notifier"
+from tests.support.api import order_body
+from tests.support.contract import LOOPBACK, SERVICE, contract_app, interactions
 
 
 def published_after_a_create(directory: Path, config: dict[str, Any]) -> Message:
@@ -41,9 +38,9 @@ def published_after_a_create(directory: Path, config: dict[str, Any]) -> Message
 
 
 def test_order_created_is_published_as_the_notifier_expects(
-    tmp_path: Path, service_config: dict[str, Any]
+    tmp_path: Path, service_config: dict[str, Any], notifier_pact_file: Path
 ) -> None:
-    pact = written_pact(CONSUMER, SERVICE)
+    pact = notifier_pact_file
     [interaction] = interactions(pact)
 
     def produce() -> Message:
@@ -60,9 +57,9 @@ def test_order_created_is_published_as_the_notifier_expects(
 
 
 def test_a_message_the_notifier_cannot_use_fails_verification(
-    tmp_path: Path, service_config: dict[str, Any]
+    tmp_path: Path, service_config: dict[str, Any], notifier_pact_file: Path
 ) -> None:
-    pact = written_pact(CONSUMER, SERVICE)
+    pact = notifier_pact_file
     [interaction] = interactions(pact)
 
     def produce_untyped() -> Message:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +16,9 @@ import pytest
 from flask import Flask
 from pact import Verifier
 
-from {{ cookiecutter.package_name }} import db, wiring
-from {{ cookiecutter.package_name }}.models import CREATED, Order
-
-from ..orders_api import CURRENCY, UNIT_PRICE
-from .support import LOOPBACK, SERVICE, contract_app, interactions, serving, written_pact
+from {{ cookiecutter.package_name }} import wiring
+from tests.support.contract import LOOPBACK, SERVICE, contract_app, serving
+from tests.support.orders import store_orders
 
 
 class ServiceUnderTest:
@@ -46,28 +43,13 @@ class ServiceUnderTest:
         return self.app(environ, start_response)
 
 
-def store_order(app: Flask, order_id: int | None = None) -> None:
-    with app.app_context():
-        order = Order(
-            id=order_id,
-            sku="SKU-1",
-            quantity=2,
-            unit_price=Decimal(UNIT_PRICE),
-            currency=CURRENCY,
-        )
-        order.change_status(CREATED)
-        db.session().add(order)
-        db.session().commit()
-
-
 def set_up(service: ServiceUnderTest, state: str, parameters: dict[str, Any]) -> None:
     """Puts the service in the state an interaction names (unknown states fail the interaction)."""
     service.reset()
     if state == "an order exists":
-        store_order(service.app, int(parameters["id"]))
+        store_orders(service.app, 1, id=int(parameters["id"]))
     elif state == "orders exist":
-        for _ in range(int(parameters["count"])):
-            store_order(service.app)
+        store_orders(service.app, int(parameters["count"]))
     elif state not in ("SKU-1 can be ordered", "no order exists"):
         raise ValueError(f"no provider state {state!r}")
 
@@ -79,11 +61,10 @@ def service(tmp_path: Path, service_config: dict[str, Any]) -> Iterator[ServiceU
     wiring.close(service.app)
 
 
-@pytest.mark.parametrize("consumer", ["storefront"])
-def test_the_orders_api_honours_its_consumers_pact(
-    consumer: str, service: ServiceUnderTest
+def test_the_orders_api_honours_the_storefronts_pact(
+    storefront_pact_file: Path, service: ServiceUnderTest
 ) -> None:
-    pact = written_pact(consumer, SERVICE)
+    pact = storefront_pact_file
 
     def state_handler(state: str, action: str, parameters: dict[str, Any] | None) -> None:
         if action == "setup":
@@ -100,4 +81,3 @@ def test_the_orders_api_honours_its_consumers_pact(
 
     results = verifier.results
     assert results["result"], verifier.output(strip_ansi=True)
-    assert len(interactions(pact)) >= 5

@@ -18,10 +18,9 @@ from typing import Any
 
 import pytest
 
-from .support import SERVICE, interactions, written_pact
+from tests.support.contract import interactions
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "wiremock" / "mappings"
-PROVIDER = "pricing-service"
 Json = dict[str, Any]
 
 
@@ -129,8 +128,8 @@ def stub_problems(stub: Json, pact: list[Json]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def pricing_pact() -> list[Json]:
-    return interactions(written_pact(SERVICE, PROVIDER))
+def pricing_pact(pricing_pact_file: Path) -> list[Json]:
+    return interactions(pricing_pact_file)
 
 
 def test_every_stub_answers_as_the_pricing_pact_allows(pricing_pact: list[Json]) -> None:

@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..orders_api import order_body
-from .stack import BOUND_SECONDS
+from tests.e2e.stack import BOUND_SECONDS
+from tests.support.api import order_body
 
 # A call gets a little longer than the service's bound, so that a slow answer is measured as
 # slow rather than cut off.

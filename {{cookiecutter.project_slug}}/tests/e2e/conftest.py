@@ -1,11 +1,12 @@
-"""The end-to-end layer: the service's image and every dependency of the bake, as compose.yaml
-describes them, driven from outside as a black box (HTTP to the service, each dependency's own
-protocol to see what reached it, a database query only to prove what was stored). Nothing here
-imports the service.
+"""The end-to-end layer: the service's image and every dependency, as compose.yaml describes them,
+driven from outside as a black box (HTTP to the service, each dependency's own protocol to see
+what reached it, a database query only to prove what was stored). Nothing here imports the
+service.
 
 The stack starts once per session (``stack.running``); each dependency's module in ``services/``
-(taken in below, whichever exist) says how to reach it and shortens its timeouts. Without a Docker
-engine every test skips with one reason (``REQUIRE_DOCKER=1`` makes that a failure).
+(listed in ``pytest_plugins``) says how to reach it, and its override (``OVERRIDES``) shortens its
+timeouts. Without a Docker engine every test skips with one reason (``REQUIRE_DOCKER=1`` makes
+that a failure).
 """
 
 from __future__ import annotations
@@ -15,25 +16,37 @@ from typing import Any
 
 import pytest
 
-from ..fixtures.docker import docker_engine, pytest_collection_modifyitems
-from ..plugins import gather
-from .client import LOADS, Service
-from .stack import Override, Stack, running
+from tests.e2e.client import LOADS, Service
+from tests.e2e.stack import Override, Stack, running
 
-__all__ = ["docker_engine", "pytest_collection_modifyitems"]
-
-SERVICES = gather("tests.e2e.services")
-globals().update(SERVICES)
-OVERRIDE_SUFFIX = "_override"
+pytest_plugins = [
+    "tests.fixtures.docker",
+    # how to reach each dependency, one module each
+    {%- if cookiecutter.database == "mariadb" %}
+    "tests.e2e.services.mariadb",{% endif %}
+    {%- if cookiecutter.database == "postgresql" %}
+    "tests.e2e.services.postgresql",{% endif %}
+    {%- if cookiecutter.database == "sqlite" %}
+    "tests.e2e.services.sqlite",{% endif %}
+    {%- if cookiecutter.message_broker == "rabbitmq" %}
+    "tests.e2e.services.rabbitmq",{% endif %}
+    {%- if cookiecutter.upstream_api == "yes" %}
+    "tests.e2e.services.wiremock",{% endif %}
+]
+OVERRIDES: list[str] = [
+    # the fixtures of each dependency's part of the compose override
+    {%- if cookiecutter.message_broker == "rabbitmq" %}
+    "rabbitmq_override",{% endif %}
+    {%- if cookiecutter.upstream_api == "yes" %}
+    "wiremock_override",{% endif %}
+]
 
 
 @pytest.fixture(scope="session")
 def stack(
     docker_engine: Any, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    parts: list[Override] = [
-        request.getfixturevalue(name) for name in sorted(SERVICES) if name.endswith(OVERRIDE_SUFFIX)
-    ]
+    parts: list[Override] = [request.getfixturevalue(name) for name in OVERRIDES]
     with running(parts, tmp_path_factory.mktemp("compose")) as started:
         yield started
 

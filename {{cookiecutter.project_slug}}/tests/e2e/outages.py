@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
-from .client import Load, Service, load
-from .stack import Stack
+from tests.e2e.client import Load, Service, load
+from tests.e2e.stack import Query, Stack
 
 FAULTS = ["paused", "stopped", "disconnected"]
 OUTAGE_SECONDS = 2.5
-
-Query = Callable[[str], list[list[str]]]
 
 
 def fault(stack: Stack, service: str, kind: str) -> contextlib.AbstractContextManager[None]:

@@ -22,7 +22,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,8 @@ SHARED_OVERRIDE: dict[str, Any] = {
 }
 
 Override = dict[str, Any]
+# A SQL query run inside the stack's database service: its rows, each a list of column texts.
+Query = Callable[[str], list[list[str]]]
 
 
 def merged(*parts: Override) -> Override:

@@ -5,15 +5,11 @@ never a 500 or a hang, and the service recovers without a restart."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
-from .client import Service
-from .outages import FAULTS, assert_database_outage_is_bounded_and_recovers
-from .stack import Stack
-
-Query = Callable[[str], list[list[str]]]
+from tests.e2e.client import Service
+from tests.e2e.outages import FAULTS, assert_database_outage_is_bounded_and_recovers
+from tests.e2e.stack import Query, Stack
 
 
 @pytest.mark.parametrize("kind", FAULTS)

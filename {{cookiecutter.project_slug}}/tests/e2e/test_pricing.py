@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .client import Service
-from .services.wiremock import FAIL_MAX, READ_TIMEOUT, RESET_SECONDS, Pricing
-from .stack import BOUND_SECONDS
+from tests.e2e.client import Service
+from tests.e2e.services.wiremock import FAIL_MAX, READ_TIMEOUT, RESET_SECONDS, Pricing
+from tests.e2e.stack import BOUND_SECONDS
 
 OPEN_IN_A_ROW = 4
 FAULTS: list[dict[str, Any]] = [

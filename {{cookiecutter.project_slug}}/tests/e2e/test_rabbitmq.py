@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from .client import Service
-from .outages import outage_under_load
-from .services.rabbitmq import EventQueue
-from .stack import Stack
+from tests.e2e.client import Service
+from tests.e2e.outages import outage_under_load
+from tests.e2e.services.rabbitmq import EventQueue
+from tests.e2e.stack import Stack
 
 BROKER = "rabbitmq"
 # Usual latency of a create, with margin for a loaded machine: the request never waits on the broker.

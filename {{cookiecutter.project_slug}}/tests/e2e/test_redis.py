@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from .client import Service
-from .outages import fault
-from .stack import Stack
+from tests.e2e.client import Service
+from tests.e2e.outages import fault
+from tests.e2e.stack import Stack
 
 CACHE = "redis"
 # The cache's socket timeout is a fraction of a second: a read without it stays quick.

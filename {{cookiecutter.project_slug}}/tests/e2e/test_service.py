@@ -5,13 +5,10 @@ taking orders, losing none it acknowledged."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
-from .client import Service, load
-from .outages import assert_each_accepted_order_stored_once
-from .stack import APP, BOUND_SECONDS, Stack
-
-Query = Callable[[str], list[list[str]]]
+from tests.e2e.client import Service, load
+from tests.e2e.outages import assert_each_accepted_order_stored_once
+from tests.e2e.stack import APP, BOUND_SECONDS, Query, Stack
 
 
 def test_an_order_is_created_stored_and_read_back(service: Service, database_query: Query) -> None:

@@ -3,8 +3,8 @@ image, a new release) finds every order the old one stored."""
 
 from __future__ import annotations
 
-from .client import Service
-from .stack import APP, Stack
+from tests.e2e.client import Service
+from tests.e2e.stack import APP, Stack
 
 
 def test_a_recreated_service_keeps_its_orders(stack: Stack, service: Service) -> None:

@@ -1,9 +1,8 @@
 """The integration layer: the app in process against real dependencies in containers.
 
-Each dependency has a fixture module in ``tests/fixtures`` exporting its fixtures; every module
-there is taken in (rather than listed in ``pytest_plugins``, which pytest accepts only in the
-rootdir's conftest: this layer also runs as part of a plain ``pytest``), so that this file names
-no dependency. ``service_config`` merges each module's ``<dependency>_settings``.
+Each dependency has a fixture module in ``tests/fixtures`` (listed in ``pytest_plugins``) that
+starts its container once per session; its settings fixture (``SETTINGS``) points the service at
+it.
 """
 
 from __future__ import annotations
@@ -13,13 +12,40 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from ..orders_api import Orders
-from ..plugins import dependency_names, gather, settings_fixtures
+from tests.support.api import Orders
 
-FIXTURES = gather("tests.fixtures")
-globals().update(FIXTURES)
-# Every dependency the service is configured with here, the database first.
-DEPENDENCIES = ["database", *dependency_names(FIXTURES)]
+pytest_plugins = [
+    "tests.fixtures.docker",
+    "tests.fixtures.database",
+    {%- if cookiecutter.database == "mariadb" %}
+    "tests.fixtures.mariadb",{% endif %}
+    {%- if cookiecutter.database == "postgresql" %}
+    "tests.fixtures.postgresql",{% endif %}
+    {%- if cookiecutter.database == "sqlite" %}
+    "tests.fixtures.sqlite",{% endif %}
+    {%- if cookiecutter.message_broker == "rabbitmq" %}
+    "tests.fixtures.rabbitmq",{% endif %}
+    {%- if cookiecutter.cache == "redis" %}
+    "tests.fixtures.redis",{% endif %}
+    {%- if cookiecutter.upstream_api == "yes" %}
+    "tests.fixtures.wiremock",{% endif %}
+]
+SETTINGS: dict[str, str] = {
+    # each dependency besides the database, by the name readiness reports: the fixture that
+    # points the service at its container
+    {%- if cookiecutter.message_broker == "rabbitmq" %}
+    "broker": "broker_settings",{% endif %}
+    {%- if cookiecutter.cache == "redis" %}
+    "cache": "cache_settings",{% endif %}
+    {%- if cookiecutter.upstream_api == "yes" %}
+    "pricing": "pricing_settings",{% endif %}
+}
+
+
+@pytest.fixture
+def configured_dependencies() -> list[str]:
+    """Every dependency the service is configured with here, the database included, in name order."""
+    return sorted(["database", *SETTINGS])
 
 
 @pytest.fixture
@@ -32,8 +58,8 @@ def service_config(database_url: str, request: pytest.FixtureRequest) -> dict[st
         "DATABASE_URL": database_url,
         "READINESS_TIMEOUT_SECONDS": 1.0,
     }
-    for name in settings_fixtures(FIXTURES):
-        config.update(request.getfixturevalue(name))
+    for fixture in SETTINGS.values():
+        config.update(request.getfixturevalue(fixture))
     return config
 
 

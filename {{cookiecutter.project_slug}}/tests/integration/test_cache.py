@@ -13,10 +13,10 @@ from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }}.dependencies.cache import SETTINGS, OrderCache
 from tests.fixtures import docker
-from tests.fixtures.database import MakeApp
 from tests.fixtures.redis import redis_container, url_of
-
-from ..orders_api import Orders
+from tests.support.api import Orders
+from tests.support.apps import MakeApp
+from tests.support.readiness import Outage, assert_degraded_during
 
 
 def change_behind_the_services_back(connection: sa.Connection, order_id: int) -> None:
@@ -91,7 +91,7 @@ def test_with_the_cache_hanging_reads_come_from_the_database_and_readiness_repor
     orders: Orders,
     client: FlaskClient,
     connection: sa.Connection,
-    cache_outage: docker.Outage,
+    cache_outage: Outage,
 ) -> None:
     order_id = orders.created()["id"]
     orders.get(order_id)
@@ -127,3 +127,9 @@ def test_with_the_cache_stopped_reads_come_from_the_database_and_readiness_repor
     assert response.get_json() == order
     assert readiness.status_code == 200
     assert readiness.get_json()["degraded"] == ["cache"]
+
+
+def test_still_ready_and_reporting_the_cache_degraded_while_it_is_down(
+    make_app: MakeApp, cache_outage: Outage
+) -> None:
+    assert_degraded_during(cache_outage, make_app, "cache")

@@ -16,29 +16,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from {{ cookiecutter.package_name }} import db
 from {{ cookiecutter.package_name }}.models import CANCELLED, CREATED, Order, StatusChange
+from tests.support.api import UNIT_PRICE, Orders
+from tests.support.orders import LARGEST_AMOUNT, new_order, stored
 
-from ..orders_api import UNIT_PRICE, Orders
-
-LARGEST_AMOUNT = Decimal("9999999999.99")  # NUMERIC(12, 2)
 KOLKATA = dt.timezone(dt.timedelta(hours=5, minutes=30))
-
-
-def new_order(**values: Any) -> Order:
-    fields = {"sku": "SKU-1", "quantity": 1, "unit_price": Decimal("12.50"), "currency": "EUR"}
-    order = Order(**{**fields, **values})
-    order.change_status(CREATED)
-    return order
-
-
-def stored(session: Session, order: Order) -> Order:
-    """Writes the order, forgets it, and reads it back from the database."""
-    session.add(order)
-    session.flush()
-    order_id = order.id
-    session.expunge_all()
-    found = session.get(Order, order_id)
-    assert found is not None
-    return found
 
 
 def raw(connection: sa.Connection, column: str, order_id: int) -> Any:

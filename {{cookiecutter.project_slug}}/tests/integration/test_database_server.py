@@ -16,10 +16,9 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from {{ cookiecutter.package_name }}.models import Order
-from tests.fixtures.docker import Outage
-
-from ..orders_api import order_body
-from .test_database import LARGEST_AMOUNT, new_order
+from tests.support.api import order_body
+from tests.support.orders import LARGEST_AMOUNT, new_order
+from tests.support.readiness import Outage
 
 
 def test_an_amount_beyond_the_column_is_refused(session: Session) -> None:

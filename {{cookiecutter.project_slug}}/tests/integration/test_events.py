@@ -21,10 +21,10 @@ from flask import Flask
 from {{ cookiecutter.package_name }} import db
 from {{ cookiecutter.package_name }}.dependencies import events
 from {{ cookiecutter.package_name }}.dependencies.events import CONTENT_TYPE
-from tests.fixtures import docker
 from tests.fixtures.rabbitmq import EventQueue
-
-from ..orders_api import Orders, order_body
+from tests.support.api import Orders, order_body
+from tests.support.apps import MakeApp
+from tests.support.readiness import Outage, assert_degraded_during
 
 BROKER_TIMEOUT = 0.5  # service_config's BROKER_TIMEOUT_SECONDS
 
@@ -91,7 +91,7 @@ def test_with_the_broker_down_the_order_is_accepted_at_once_and_published_when_i
     orders: Orders,
     order_events: EventQueue,
     connection: sa.Connection,
-    broker_outage: docker.Outage,
+    broker_outage: Outage,
 ) -> None:
     with broker_outage():
         began = time.perf_counter()
@@ -153,7 +153,7 @@ def test_two_relays_at_once_publish_each_event_once(
 
 
 def test_the_relay_command_publishes_what_waits(
-    app: Flask, orders: Orders, order_events: EventQueue, broker_outage: docker.Outage
+    app: Flask, orders: Orders, order_events: EventQueue, broker_outage: Outage
 ) -> None:
     with broker_outage():
         accepted = orders.create().get_json()["id"]
@@ -163,3 +163,9 @@ def test_the_relay_command_publishes_what_waits(
 
     assert result.output == "published 1 event(s)\n"
     assert [json.loads(message.body)["id"] for message in order_events.take(1)] == [accepted]
+
+
+def test_still_ready_and_reporting_the_broker_degraded_while_it_is_down(
+    make_app: MakeApp, broker_outage: Outage
+) -> None:
+    assert_degraded_during(broker_outage, make_app, "broker")

@@ -7,12 +7,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from {{ cookiecutter.package_name }} import db, dependencies
+from {{ cookiecutter.package_name }} import DEPENDENCIES, db
 from {{ cookiecutter.package_name }}.db import Base
 from tests.fixtures.database import Migrations
 
-# Every table of the models, those of the dependencies' own modules included.
-dependencies.modules()
+# Every table of the models, those of the dependencies the app factory wires included.
+assert DEPENDENCIES
 TABLES = {"alembic_version", "orders", "order_status_changes", *Base.metadata.tables}
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import test_database as shared
+from tests.support.orders import new_order, stored
+
+KOLKATA = dt.timezone(dt.timedelta(hours=5, minutes=30))
 
 
 @pytest.fixture
@@ -23,4 +26,12 @@ def other_session_time_zone(connection: sa.Connection) -> Iterator[None]:
 def test_a_time_is_the_same_instant_whatever_the_session_time_zone(
     session: Session, connection: sa.Connection
 ) -> None:
-    shared.test_a_time_comes_back_as_the_same_instant_in_utc_to_the_microsecond(session, connection)
+    written = dt.datetime(2024, 3, 31, 2, 30, 15, 123456, tzinfo=KOLKATA)
+
+    order = stored(session, new_order(created_at=written))
+
+    assert order.created_at == written
+    in_database = connection.execute(
+        sa.text("SELECT created_at FROM orders WHERE id = :id"), {"id": order.id}
+    ).scalar_one()
+    assert in_database == dt.datetime(2024, 3, 30, 21, 0, 15, 123456)  # naive UTC

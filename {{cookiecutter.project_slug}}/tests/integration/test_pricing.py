@@ -16,8 +16,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.fixtures.wiremock import PRICING_SETTINGS, Stubs
-
-from ..orders_api import Orders
+from tests.support.api import Orders
+from tests.support.apps import MakeApp
+from tests.support.readiness import Outage, assert_degraded_during
 
 ATTEMPTS = PRICING_SETTINGS["PRICING_RETRIES"] + 1
 READ_TIMEOUT = PRICING_SETTINGS["PRICING_READ_TIMEOUT_SECONDS"]
@@ -121,3 +122,9 @@ def test_a_failing_upstream_is_retried_then_the_circuit_opens_and_closes_after_i
     assert orders.create(sku="FLAKY").status_code == 201
     assert orders.create(sku="FLAKY").status_code == 201
     assert len(pricing_stubs.requests("/prices/FLAKY")) == FAIL_MAX * ATTEMPTS + 2
+
+
+def test_still_ready_and_reporting_the_pricing_degraded_while_it_is_down(
+    make_app: MakeApp, pricing_outage: Outage
+) -> None:
+    assert_degraded_during(pricing_outage, make_app, "pricing")

@@ -1,38 +1,48 @@
 """The unit layer: the app in process, every boundary replaced, the network forbidden.
 
-Each test gets its own app, with every dependency of the bake configured and answered in process:
-the database is SQLite in memory (one shared connection), its tables made with ``create_all``;
-each other dependency has a module of fakes in ``fakes/`` (taken in below, whichever exist) whose
-``<dependency>_settings`` fixture points the app at its fake. Any real socket or DNS lookup fails
-the test (pytest-socket).
+Each test gets its own app, with every dependency configured and answered in process: the
+database is SQLite in memory (one shared connection), its tables made with ``create_all``; each
+other dependency has a module of fakes in ``fakes/`` (listed in ``pytest_plugins``) whose settings
+fixture (``FAKE_SETTINGS``) points the app at its fake. Any real socket or DNS lookup fails the
+test (pytest-socket).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from decimal import Decimal
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from pytest_socket import disable_socket
 
-from {{ cookiecutter.package_name }} import create_app, db, wiring
+from {{ cookiecutter.package_name }} import create_app, wiring
 from {{ cookiecutter.package_name }}.db import Base
-from {{ cookiecutter.package_name }}.models import CREATED, Order
+from tests.support.api import Orders
+from tests.support.apps import MakeApp, engine_of
 
-from ..orders_api import Orders
-from ..plugins import dependency_names, gather, settings_fixtures
-
-FAKES = gather("tests.unit.fakes")
-globals().update(FAKES)
-# Every dependency the unit configuration points at, the database included, in name order.
-CONFIGURED = sorted(["database", *dependency_names(FAKES)])
-
-MakeApp = Callable[..., Flask]
+pytest_plugins = [
+    # the fakes, one module per dependency
+    {%- if cookiecutter.cache == "redis" %}
+    "tests.unit.fakes.cache",{% endif %}
+    {%- if cookiecutter.message_broker == "rabbitmq" %}
+    "tests.unit.fakes.events",{% endif %}
+    {%- if cookiecutter.upstream_api == "yes" %}
+    "tests.unit.fakes.pricing",{% endif %}
+]
+FAKE_SETTINGS: dict[str, str] = {
+    # each dependency besides the database, by the name readiness reports: the fixture that
+    # points the service at its fake
+    {%- if cookiecutter.message_broker == "rabbitmq" %}
+    "broker": "fake_broker_settings",{% endif %}
+    {%- if cookiecutter.cache == "redis" %}
+    "cache": "fake_cache_settings",{% endif %}
+    {%- if cookiecutter.upstream_api == "yes" %}
+    "pricing": "fake_pricing_settings",{% endif %}
+}
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -49,22 +59,29 @@ def _no_flask_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def configured_dependencies() -> list[str]:
+    """Every dependency the unit configuration points at, the database included, in name order."""
+    return sorted(["database", *FAKE_SETTINGS])
+
+
+@pytest.fixture
 def service_config(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """Every dependency of the bake configured, each answered by its fake."""
+    """Every dependency configured, each answered by its fake."""
     config: dict[str, Any] = {"TESTING": True, "DATABASE_URL": "sqlite://"}
-    for name in settings_fixtures(FAKES):
-        config.update(request.getfixturevalue(name))
+    for fixture in FAKE_SETTINGS.values():
+        config.update(request.getfixturevalue(fixture))
     return config
 
 
 @pytest.fixture
-def make_app(service_config: dict[str, Any]) -> Iterator[MakeApp]:
+def make_app(service_config: dict[str, Any], tmp_path: Path) -> Iterator[MakeApp]:
     """Builds an app from the unit configuration and ``overrides``; its schema is made unless
-    ``schema=False``. What the apps hold is released after the test."""
+    ``schema=False``. Its instance folder is the test's own. What the apps hold is released
+    after the test."""
     apps: list[Flask] = []
 
     def make(schema: bool = True, **overrides: object) -> Flask:
-        app = create_app({**service_config, **overrides})
+        app = create_app({**service_config, **overrides}, instance_path=str(tmp_path / "instance"))
         apps.append(app)
         if schema:
             Base.metadata.create_all(engine_of(app), checkfirst=False)
@@ -85,53 +102,6 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def engine_of(app: Flask) -> sa.Engine:
-    database: db.Database = app.extensions[db.EXTENSION]
-    return database.engine
-
-
 @pytest.fixture
 def orders(client: FlaskClient) -> Orders:
     return Orders(client)
-
-
-def stored_orders(app: Flask, count: int) -> list[int]:
-    """Stores ``count`` orders straight into the database; returns their ids in order."""
-    with app.app_context():
-        session = db.session()
-        orders = [
-            Order(sku=f"SKU-{n}", quantity=1, unit_price=Decimal("1.00"), currency="EUR")
-            for n in range(count)
-        ]
-        for order in orders:
-            order.change_status(CREATED)
-        session.add_all(orders)
-        session.commit()
-        return [order.id for order in orders]
-
-
-def count_rows(app: Flask, table: str) -> int:
-    with engine_of(app).connect() as connection:
-        count: int = connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: S608
-    return count
-
-
-def assert_degraded(client: FlaskClient, name: str) -> str:
-    """Asserts /readyz stays 200 and reports ``name`` alone as degraded; returns its outcome."""
-    response = client.get("/readyz")
-    assert response.status_code == 200, response.get_data(as_text=True)
-    body = response.get_json()
-    assert body["status"] == "degraded"
-    assert body["degraded"] == [name]
-    assert sorted(body["checks"]) == CONFIGURED
-    outcome: str = body["checks"][name]
-    return outcome
-
-
-def assert_invalid_field(app: Flask, client: FlaskClient, body: dict[str, Any], field: str) -> None:
-    """Asserts ``POST /orders`` with ``body`` is a 422 naming ``field``, and stores nothing."""
-    response = client.post("/orders", json=body)
-    assert response.status_code == 422, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    assert field in [error["field"] for error in response.get_json()["errors"]]
-    assert count_rows(app, "orders") == 0

@@ -12,9 +12,8 @@ import sqlalchemy as sa
 from flask import Flask
 
 from {{ cookiecutter.package_name }}.dependencies.cache import OrderCache
-
-from ..orders_api import Orders
-from .conftest import MakeApp, engine_of
+from tests.support.api import Orders
+from tests.support.apps import MakeApp, engine_of
 
 
 @pytest.fixture
@@ -94,10 +93,10 @@ def test_an_unreadable_entry_is_replaced_by_the_database_copy(
 
 
 def test_reads_come_from_the_database_when_redis_is_down(
-    orders: Orders, redis_server: fakeredis.FakeServer, caplog: pytest.LogCaptureFixture
+    orders: Orders, fake_redis_server: fakeredis.FakeServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     order_id = orders.created_id("STORED")
-    redis_server.connected = False
+    fake_redis_server.connected = False
 
     with caplog.at_level(logging.WARNING):
         response = orders.get(order_id)
@@ -108,10 +107,10 @@ def test_reads_come_from_the_database_when_redis_is_down(
 
 
 def test_cancel_succeeds_when_redis_is_down(
-    orders: Orders, redis_server: fakeredis.FakeServer
+    orders: Orders, fake_redis_server: fakeredis.FakeServer
 ) -> None:
     order_id = orders.created_id()
-    redis_server.connected = False
+    fake_redis_server.connected = False
 
     response = orders.cancel(order_id)
 
@@ -133,17 +132,17 @@ def test_without_a_redis_url_reads_go_to_the_database(
 
 
 def test_creating_an_order_never_waits_on_the_cache(
-    orders: Orders, redis_server: fakeredis.FakeServer
+    orders: Orders, fake_redis_server: fakeredis.FakeServer
 ) -> None:
-    redis_server.connected = False
+    fake_redis_server.connected = False
 
     assert orders.create().status_code == 201
 
 
 def test_readiness_stays_200_and_reports_the_cache_degraded_when_redis_is_down(
-    orders: Orders, redis_server: fakeredis.FakeServer
+    orders: Orders, fake_redis_server: fakeredis.FakeServer
 ) -> None:
-    redis_server.connected = False
+    fake_redis_server.connected = False
 
     response = orders.client.get("/readyz")
 

@@ -13,23 +13,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from {{ cookiecutter.package_name }} import db
-from {{ cookiecutter.package_name }}.db import Base, Money, UTCDateTime
-
-from .conftest import MakeApp, engine_of
-
-VALUES = sa.Table(
-    "typed_values",
-    sa.MetaData(),
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("amount", Money()),
-    sa.Column("at", UTCDateTime()),
-)
+from {{ cookiecutter.package_name }}.db import Base
+from tests.support.apps import TYPED_VALUES, MakeApp, engine_of
 
 
 @pytest.fixture
 def engine() -> Iterator[sa.Engine]:
     engine = sa.create_engine("sqlite://")
-    VALUES.metadata.create_all(engine)
+    TYPED_VALUES.metadata.create_all(engine)
     yield engine
     engine.dispose()
 
@@ -42,8 +33,10 @@ class Stored(NamedTuple):
 def stored(engine: sa.Engine, **values: object) -> Stored:
     """Writes one row and reads it back, converted by the column types."""
     with engine.begin() as connection:
-        connection.execute(VALUES.insert().values(id=1, **values))
-        return Stored(*connection.execute(sa.select(VALUES.c.amount, VALUES.c.at)).one())
+        connection.execute(TYPED_VALUES.insert().values(id=1, **values))
+        return Stored(
+            *connection.execute(sa.select(TYPED_VALUES.c.amount, TYPED_VALUES.c.at)).one()
+        )
 
 
 def raw(engine: sa.Engine, column: str) -> object:

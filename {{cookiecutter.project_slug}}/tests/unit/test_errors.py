@@ -3,7 +3,6 @@ rejected request stores nothing."""
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -13,70 +12,12 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 
 from {{ cookiecutter.package_name }} import db
 from {{ cookiecutter.package_name }} import orders as orders_module
-
-from ..orders_api import Orders, order_body
-from .conftest import MakeApp, count_rows
-
-VALID = json.dumps(order_body())
-TOO_LARGE = json.dumps({**order_body(), "note": "x" * (64 * 1024)})
-
-
-def sent(data: str | bytes, content_type: str = "application/json") -> dict[str, Any]:
-    return {"data": data, "content_type": content_type}
-
-
-def keyed(key: str) -> dict[str, Any]:
-    return {"json": order_body(), "headers": {"Idempotency-Key": key}}
-
-
-Case = tuple[str, str, str, dict[str, Any], int]  # id, method, path, request options, status
-
-# Requests to an operation the service has, which it turns down.
-REJECTED_BY_AN_OPERATION: list[Case] = [
-    ("malformed JSON", "POST", "/orders", sent('{"sku": '), 400),
-    ("JSON array", "POST", "/orders", {"json": [order_body()]}, 400),
-    ("JSON string", "POST", "/orders", {"json": "SKU-1"}, 400),
-    ("JSON null", "POST", "/orders", sent("null"), 400),
-    ("not UTF-8", "POST", "/orders", sent(b"\xff\xfe{"), 400),
-    ("empty body", "POST", "/orders", sent(""), 400),
-    ("empty idempotency key", "POST", "/orders", keyed(""), 400),
-    ("idempotency key too long", "POST", "/orders", keyed("k" * 65), 400),
-    ("text/plain", "POST", "/orders", sent(VALID, "text/plain"), 415),
-    ("form", "POST", "/orders", {"data": {"sku": "SKU-1"}}, 415),
-    ("no content type", "POST", "/orders", {"data": VALID}, 415),
-    ("body too large", "POST", "/orders", sent(TOO_LARGE), 413),
-    ("invalid fields", "POST", "/orders", {"json": {"sku": ""}}, 422),
-    ("invalid page", "GET", "/orders?limit=0", {}, 422),
-    ("page after an id beyond any database", "GET", f"/orders?after={2**64}", {}, 422),
-    ("unknown order", "GET", "/orders/999", {}, 404),
-    ("cancel unknown order", "POST", "/orders/999/cancel", {}, 404),
-    ("id beyond any database", "GET", f"/orders/{2**64}", {}, 404),
-    ("cancel an id beyond any database", "POST", f"/orders/{2**64}/cancel", {}, 404),
-]
-
-# Requests that match no operation.
-REJECTED_BY_ROUTING: list[Case] = [
-    ("id not a number", "GET", "/orders/abc", {}, 404),
-    ("unknown path", "GET", "/nowhere", {}, 404),
-    ("delete an order", "DELETE", "/orders/1", {}, 405),
-    ("replace the collection", "PUT", "/orders", {"json": order_body()}, 405),
-    ("read a cancel", "GET", "/orders/1/cancel", {}, 405),
-]
-
-
-def assert_problem(response: TestResponse, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    problem: dict[str, Any] = response.get_json()
-    assert problem["type"] == "about:blank"
-    assert problem["status"] == status
-    assert isinstance(problem["title"], str)
-    assert problem["title"]
-    return problem
+from tests.support.api import Orders
+from tests.support.apps import MakeApp, count_rows
+from tests.support.problems import REJECTED_BY_AN_OPERATION, REJECTED_BY_ROUTING, assert_problem
 
 
 @pytest.mark.parametrize(

@@ -20,10 +20,9 @@ from kombu.exceptions import OperationalError
 from {{ cookiecutter.package_name }} import db
 from {{ cookiecutter.package_name }}.dependencies import events
 from {{ cookiecutter.package_name }}.dependencies.events import OutboxMessage
-
-from ..orders_api import Orders
-from .conftest import MakeApp, assert_degraded, count_rows, engine_of
-from .fakes.events import Broker
+from tests.support.api import Orders
+from tests.support.apps import MakeApp, assert_degraded, count_rows, engine_of
+from tests.unit.fakes.events import Broker
 
 
 def outbox(app: Flask) -> list[dict[str, Any]]:
@@ -54,60 +53,60 @@ def test_create_writes_order_created_to_the_outbox(app: Flask, orders: Orders) -
 
 
 def test_creating_an_order_never_touches_the_broker(
-    app: Flask, orders: Orders, broker: Broker
+    app: Flask, orders: Orders, fake_broker: Broker
 ) -> None:
     with mock.patch.object(events, "Connection") as connection:
         response = orders.create()
 
     assert response.status_code == 201
     connection.assert_not_called()
-    assert broker.messages() == []
+    assert fake_broker.messages() == []
     [event] = outbox(app)
     assert event["published_at"] is None
 
 
 def test_relay_publishes_the_event_as_json_and_marks_it_published(
-    app: Flask, orders: Orders, broker: Broker
+    app: Flask, orders: Orders, fake_broker: Broker
 ) -> None:
     order = orders.create().get_json()
 
     assert relay(app) == 1
 
-    [message] = broker.messages()
+    [message] = fake_broker.messages()
     [event] = outbox(app)
     assert json.loads(message.body) == order
     assert message.content_type == "application/json"
     assert message.delivery_info["routing_key"] == "order.created"
-    assert message.delivery_info["exchange"] == broker.exchange
+    assert message.delivery_info["exchange"] == fake_broker.exchange
     assert message.properties["message_id"] == event["message_id"]
     assert message.properties["type"] == "order.created"
     assert message.properties["delivery_mode"] == 2
     assert event["published_at"] is not None
 
 
-def test_each_event_has_its_own_message_id(app: Flask, orders: Orders, broker: Broker) -> None:
+def test_each_event_has_its_own_message_id(app: Flask, orders: Orders, fake_broker: Broker) -> None:
     orders.create()
     orders.create()
     relay(app)
 
-    ids = [message.properties["message_id"] for message in broker.messages()]
+    ids = [message.properties["message_id"] for message in fake_broker.messages()]
 
     assert len(ids) == len(set(ids)) == 2
 
 
 def test_a_retried_create_announces_the_order_once(
-    app: Flask, orders: Orders, broker: Broker
+    app: Flask, orders: Orders, fake_broker: Broker
 ) -> None:
     orders.create(key="once")
     orders.create(key="once")
     relay(app)
 
-    assert len(broker.messages()) == 1
+    assert len(fake_broker.messages()) == 1
     assert len(outbox(app)) == 1
 
 
 def test_order_is_accepted_while_the_broker_is_down_and_its_event_waits(
-    app: Flask, orders: Orders, broker: Broker
+    app: Flask, orders: Orders, fake_broker: Broker
 ) -> None:
     with broker_down():
         response = orders.create()
@@ -117,11 +116,11 @@ def test_order_is_accepted_while_the_broker_is_down_and_its_event_waits(
     assert count_rows(app, "orders") == 1
     [event] = outbox(app)
     assert event["published_at"] is None
-    assert broker.messages() == []
+    assert fake_broker.messages() == []
 
 
 def test_a_relay_pass_while_the_broker_is_down_publishes_nothing_and_keeps_the_event(
-    app: Flask, orders: Orders, broker: Broker
+    app: Flask, orders: Orders, fake_broker: Broker
 ) -> None:
     orders.create()
 
@@ -130,11 +129,11 @@ def test_a_relay_pass_while_the_broker_is_down_publishes_nothing_and_keeps_the_e
 
     [event] = outbox(app)
     assert event["published_at"] is None
-    assert broker.messages() == []
+    assert fake_broker.messages() == []
 
 
 def test_waiting_events_are_published_oldest_first_once_the_broker_is_back(
-    app: Flask, orders: Orders, broker: Broker
+    app: Flask, orders: Orders, fake_broker: Broker
 ) -> None:
     waited = orders.create("WAITED").get_json()
     with broker_down():
@@ -143,19 +142,21 @@ def test_waiting_events_are_published_oldest_first_once_the_broker_is_back(
 
     assert relay(app) == 2
 
-    assert [json.loads(message.body) for message in broker.messages()] == [waited, later]
+    assert [json.loads(message.body) for message in fake_broker.messages()] == [waited, later]
     assert all(event["published_at"] is not None for event in outbox(app))
     assert relay(app) == 0  # nothing is published twice
 
 
-def test_a_relay_pass_publishes_at_most_a_batch(app: Flask, orders: Orders, broker: Broker) -> None:
+def test_a_relay_pass_publishes_at_most_a_batch(
+    app: Flask, orders: Orders, fake_broker: Broker
+) -> None:
     for _ in range(3):
         orders.create()
 
     with app.app_context():
         assert events.publisher().relay(db.session(), batch=2) == 2
 
-    assert len(broker.messages()) == 2
+    assert len(fake_broker.messages()) == 2
     assert relay(app) == 1
 
 
@@ -199,7 +200,7 @@ def test_the_worker_polls_until_stopped_and_outlives_a_failing_pass() -> None:
 
 
 def test_the_worker_command_publishes_what_waits_and_beats_after_each_pass(
-    app: Flask, orders: Orders, broker: Broker, tmp_path: Path
+    app: Flask, orders: Orders, fake_broker: Broker, tmp_path: Path
 ) -> None:
     waited = orders.create().get_json()
     heartbeat = tmp_path / "heartbeat"
@@ -212,10 +213,12 @@ def test_the_worker_command_publishes_what_waits_and_beats_after_each_pass(
     assert result.exit_code == 0, result.output
     assert "published 1 event(s)" in result.output
     assert heartbeat.exists()
-    assert [json.loads(message.body) for message in broker.messages()] == [waited]
+    assert [json.loads(message.body) for message in fake_broker.messages()] == [waited]
 
 
-def test_relay_command_publishes_waiting_events(app: Flask, orders: Orders, broker: Broker) -> None:
+def test_relay_command_publishes_waiting_events(
+    app: Flask, orders: Orders, fake_broker: Broker
+) -> None:
     with broker_down():
         waited = orders.create().get_json()
 
@@ -224,11 +227,11 @@ def test_relay_command_publishes_waiting_events(app: Flask, orders: Orders, brok
 
     assert result.exit_code == 0, result.output
     assert "published 1 event(s)" in result.output
-    assert [json.loads(message.body) for message in broker.messages()] == [waited]
+    assert [json.loads(message.body) for message in fake_broker.messages()] == [waited]
 
 
 def test_an_order_whose_event_cannot_be_stored_is_not_stored_either(
-    app: Flask, orders: Orders, broker: Broker
+    app: Flask, orders: Orders, fake_broker: Broker
 ) -> None:
     def outbox_write_fails(*_args: Any) -> None:
         raise sa.exc.OperationalError("INSERT INTO outbox", {}, Exception("disk I/O error"))
@@ -243,7 +246,7 @@ def test_an_order_whose_event_cannot_be_stored_is_not_stored_either(
     assert response.status_code == 503
     assert count_rows(app, "orders") == 0
     assert outbox(app) == []
-    assert broker.messages() == []
+    assert fake_broker.messages() == []
 
 
 def test_readiness_stays_200_and_reports_the_broker_degraded_when_it_is_down(app: Flask) -> None:

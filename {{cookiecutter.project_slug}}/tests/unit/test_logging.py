@@ -15,8 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }} import orders as orders_module
-
-from .conftest import MakeApp
+from tests.support.apps import MakeApp
 
 GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
 

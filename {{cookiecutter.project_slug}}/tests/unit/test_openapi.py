@@ -14,8 +14,7 @@ from openapi_spec_validator import validate
 
 from {{ cookiecutter.package_name }}.openapi import REF, document
 from {{ cookiecutter.package_name }}.schemas import OrderOut, OrderPageOut, StatusChangeOut
-
-from .test_errors import REJECTED_BY_AN_OPERATION
+from tests.support.problems import REJECTED_BY_AN_OPERATION
 
 UNDOCUMENTED_METHODS = {"HEAD", "OPTIONS"}
 

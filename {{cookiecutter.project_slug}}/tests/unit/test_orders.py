@@ -14,9 +14,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }}.models import Order, utcnow
-
-from ..orders_api import Orders, order_body
-from .conftest import MakeApp, assert_invalid_field, count_rows, engine_of, stored_orders
+from tests.support.api import Orders, order_body
+from tests.support.apps import MakeApp, assert_invalid_field, count_rows, engine_of
+from tests.support.orders import store_orders
 
 
 @contextmanager
@@ -151,7 +151,7 @@ def test_create_that_loses_a_race_on_its_key_returns_the_winner(
 
 
 def test_list_walks_every_order_a_page_at_a_time(app: Flask, client: FlaskClient) -> None:
-    created = stored_orders(app, 5)
+    created = store_orders(app, 5)
     seen: list[int] = []
     sizes: list[int] = []
     after = 0
@@ -171,7 +171,7 @@ def test_list_walks_every_order_a_page_at_a_time(app: Flask, client: FlaskClient
 def test_list_ends_with_an_empty_page_when_the_last_one_is_full(
     app: Flask, client: FlaskClient
 ) -> None:
-    last = stored_orders(app, 2)[-1]
+    last = store_orders(app, 2)[-1]
 
     full = client.get("/orders?limit=2").get_json()
     after_full = client.get(f"/orders?limit=2&after={full['next_after']}").get_json()
@@ -181,7 +181,7 @@ def test_list_ends_with_an_empty_page_when_the_last_one_is_full(
 
 
 def test_list_defaults_to_pages_of_twenty(app: Flask, client: FlaskClient) -> None:
-    created = stored_orders(app, 21)
+    created = store_orders(app, 21)
 
     page = client.get("/orders").get_json()
 

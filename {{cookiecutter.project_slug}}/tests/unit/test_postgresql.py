@@ -7,15 +7,14 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from {{ cookiecutter.package_name }}.db import Money
-
-from .test_database import VALUES
+from tests.support.apps import TYPED_VALUES
 
 
 def test_money_is_numeric_12_2() -> None:
     # A mock engine has the dialect and no driver or server.
     dialect = sa.create_mock_engine("postgresql+psycopg://", executor=lambda *_: None).dialect
 
-    compiled = str(sa.schema.CreateTable(VALUES).compile(dialect=dialect))
+    compiled = str(sa.schema.CreateTable(TYPED_VALUES).compile(dialect=dialect))
 
     assert "amount NUMERIC(12, 2)" in compiled
     assert Money().process_bind_param(Decimal("1.5"), dialect) == Decimal("1.50")

@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ..orders_api import order_body
-from .conftest import assert_invalid_field
+from tests.support.api import order_body
+from tests.support.apps import assert_invalid_field
 
 INVALID_PRICES: list[tuple[str, dict[str, Any], str]] = [
     ("no unit price", {"sku": "SKU-1", "quantity": 1}, "unit_price"),

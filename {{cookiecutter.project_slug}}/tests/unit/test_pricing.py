@@ -14,9 +14,10 @@ import requests
 import responses
 from flask import Flask
 
-from ..orders_api import Orders, order_body
-from .conftest import MakeApp, assert_degraded, assert_invalid_field, count_rows
-from .fakes.pricing import PRICING_BREAKER_FAIL_MAX, PRICING_RETRIES, PRICING_URL
+from tests.support.api import Orders, order_body
+from tests.support.apps import MakeApp, assert_degraded, assert_invalid_field, count_rows
+from tests.support.problems import assert_problem
+from tests.unit.fakes.pricing import PRICING_BREAKER_FAIL_MAX, PRICING_RETRIES, PRICING_URL
 
 PRICE_URL = f"{PRICING_URL}/prices/SKU-1"
 
@@ -27,11 +28,9 @@ def answer(upstream: responses.RequestsMock, **response: Any) -> None:
     upstream.add(responses.GET, PRICE_URL, **response)
 
 
-def assert_problem(orders: Orders, status: int) -> str:
-    response = orders.create("SKU-1")
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    detail: str = response.get_json()["detail"]
+def refused(orders: Orders, status: int) -> str:
+    """Asserts ordering SKU-1 is a problem with ``status``; returns its detail."""
+    detail: str = assert_problem(orders.create("SKU-1"), status)["detail"]
     return detail
 
 
@@ -62,7 +61,7 @@ def test_unknown_sku_is_422_and_not_retried(
 ) -> None:
     answer(upstream, status=404, json={"error": "no such sku"})
 
-    detail = assert_problem(orders, 422)
+    detail = refused(orders, 422)
 
     assert "SKU-1" in detail
     assert len(upstream.calls) == 1
@@ -86,7 +85,7 @@ def test_failing_upstream_is_retried_then_502(
 ) -> None:
     answer(upstream, status=status)
 
-    assert_problem(orders, 502)
+    refused(orders, 502)
 
     assert len(upstream.calls) == PRICING_RETRIES + 1
     assert count_rows(app, "orders") == 0
@@ -110,7 +109,7 @@ def test_a_client_error_from_the_upstream_is_502_and_not_retried(
 ) -> None:
     answer(upstream, status=400)
 
-    assert_problem(orders, 502)
+    refused(orders, 502)
 
     assert len(upstream.calls) == 1
 
@@ -128,7 +127,7 @@ def test_upstream_timeout_is_504(
 ) -> None:
     answer(upstream, body=timeout)
 
-    assert_problem(orders, 504)
+    refused(orders, 504)
 
     assert count_rows(app, "orders") == 0
 
@@ -136,7 +135,7 @@ def test_upstream_timeout_is_504(
 def test_refused_connection_is_502(orders: Orders, upstream: responses.RequestsMock) -> None:
     answer(upstream, body=requests.exceptions.ConnectionError("connection refused"))
 
-    assert_problem(orders, 502)
+    refused(orders, 502)
 
 
 @pytest.mark.parametrize(
@@ -162,7 +161,7 @@ def test_a_malformed_price_is_502(
 ) -> None:
     answer(upstream, **response)
 
-    assert_problem(orders, 502)
+    refused(orders, 502)
 
     assert count_rows(app, "orders") == 0
 
@@ -172,10 +171,10 @@ def test_circuit_opens_after_repeated_failures_and_stops_calling_the_upstream(
 ) -> None:
     answer(upstream, status=500)
     for _ in range(PRICING_BREAKER_FAIL_MAX):
-        assert_problem(orders, 502)
+        refused(orders, 502)
     calls_before_open = len(upstream.calls)
 
-    detail = assert_problem(orders, 503)
+    detail = refused(orders, 503)
 
     assert "try again later" in detail
     assert calls_before_open == PRICING_BREAKER_FAIL_MAX * (PRICING_RETRIES + 1)
@@ -289,7 +288,9 @@ def test_the_production_entry_point_refuses_to_start_with_nothing_configured(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("FLASK_EMBEDDED_DEFAULTS", raising=False)
-    sys.modules.pop("{{ cookiecutter.package_name }}.wsgi", None)
+    # A database in memory: the start writes nothing before it fails.
+    monkeypatch.setenv("FLASK_DATABASE_URL", "sqlite://")
+    monkeypatch.delitem(sys.modules, "{{ cookiecutter.package_name }}.wsgi", raising=False)
 
     # Whichever unconfigured dependency is initialised first says so.
     with pytest.raises(RuntimeError, match=r"FLASK_\w+_URL is not set"):

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.dialects import mysql
 
-BACKENDS = ("mysql", "mariadb")
+from ..wiring import DatabaseServer
 
 # Bounded waits, so that a server that cannot answer costs a request seconds (then a 503
 # problem), never a hang: PyMySQL's socket timeouts bound every read and write, even when the
@@ -22,6 +22,10 @@ ENGINE_OPTIONS: dict[str, Any] = {
     "pool_recycle": 3600,
 }
 
-# DATETIME keeps whole seconds unless given a fractional precision: the microseconds would be
-# lost, and an order read back would differ from the one just created.
-DATETIME_TYPE = mysql.DATETIME(fsp=6)
+SERVER = DatabaseServer(
+    backends=("mysql", "mariadb"),
+    engine_options=ENGINE_OPTIONS,
+    # DATETIME keeps whole seconds unless given a fractional precision: the microseconds would be
+    # lost, and an order read back would differ from the one just created.
+    datetime_type=mysql.DATETIME(fsp=6),
+)

@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-BACKENDS = ("postgresql",)
+from ..wiring import DatabaseServer
 
 CONNECT_SECONDS = 2  # psycopg's minimum
 STATEMENT_MILLISECONDS = 1000
@@ -122,3 +122,8 @@ def _cursor_connection(cursor: Any) -> Any:
 
 def _itself(dbapi_connection: Any) -> Any:
     return dbapi_connection
+
+
+SERVER = DatabaseServer(
+    backends=("postgresql",), engine_options=ENGINE_OPTIONS, bound_waits=bound_waits
+)

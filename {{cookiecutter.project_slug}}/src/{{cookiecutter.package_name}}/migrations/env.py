@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from alembic import context
 
-from {{ cookiecutter.package_name }} import dependencies, models
+from {{ cookiecutter.package_name }} import DEPENDENCIES, models
 from {{ cookiecutter.package_name }}.db import Base
 
-# Imported for their tables (a dependency may have its own): autogenerate compares them with the
-# database.
+# Imported for their tables, which autogenerate compares with the database: the models', and
+# those of the dependencies the app factory wires (an outbox, say).
+assert DEPENDENCIES
 assert models
-dependencies.modules()
 
 connection = context.config.attributes.get("connection")
 if connection is None:

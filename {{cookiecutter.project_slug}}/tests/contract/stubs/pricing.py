@@ -11,10 +11,8 @@ from typing import Any
 
 import pytest
 
-from ...orders_api import CURRENCY, UNIT_PRICE
-from ..support import serving
-
-__all__ = ["pricing_settings"]
+from tests.support.api import CURRENCY, UNIT_PRICE
+from tests.support.contract import serving
 
 
 def pricing_stub(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -36,7 +34,7 @@ def _answer(start_response: Any, status: str, body: dict[str, Any]) -> list[byte
 
 
 @pytest.fixture(scope="session")
-def pricing_settings() -> Iterator[dict[str, Any]]:
+def stub_pricing_settings() -> Iterator[dict[str, Any]]:
     with serving(pricing_stub) as url:
         # No retries (the stub does not fail); a generous read timeout for a loaded machine.
         yield {"PRICING_URL": url, "PRICING_RETRIES": 0, "PRICING_READ_TIMEOUT_SECONDS": 10.0}

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
-from ..stack import Stack
-
-__all__ = ["database_query", "database_service"]
+from tests.e2e.stack import Query, Stack
 
 SERVICE = "postgres"
-
-Query = Callable[[str], list[list[str]]]
 
 
 @pytest.fixture(scope="session")

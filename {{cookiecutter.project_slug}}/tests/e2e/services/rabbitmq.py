@@ -16,9 +16,7 @@ from typing import Any
 import pytest
 from kombu import Connection, Exchange, Queue
 
-from ..stack import Stack, loopback_port
-
-__all__ = ["event_queue", "rabbitmq_override"]
+from tests.e2e.stack import Stack, loopback_port
 
 SERVICE = "rabbitmq"
 AMQP_PORT = 5672

@@ -3,15 +3,11 @@ service's own container (the image has no other client)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 
 import pytest
 
-from ..stack import APP, Stack
+from tests.e2e.stack import APP, Query, Stack
 
-__all__ = ["database_query"]
-
-Query = Callable[[str], list[list[str]]]
 READ = (
     "import sqlite3, sys; "
     "rows = sqlite3.connect(sys.argv[1], timeout=5).execute(sys.argv[2]).fetchall(); "

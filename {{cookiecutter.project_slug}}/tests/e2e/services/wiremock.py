@@ -11,9 +11,7 @@ from typing import Any
 
 import pytest
 
-from ..stack import APP, Stack, loopback_port
-
-__all__ = ["pricing", "wiremock_override"]
+from tests.e2e.stack import APP, Stack, loopback_port
 
 SERVICE = "pricing"
 PORT = 8080

@@ -10,14 +10,12 @@ import fakeredis
 import pytest
 import redis
 
-__all__ = ["REDIS_URL", "cache_settings", "fake_redis", "redis_server"]
-
 REDIS_URL = "redis://cache.test:6379/0"
 
 
 @pytest.fixture
-def redis_server() -> Iterator[fakeredis.FakeServer]:
-    """The server behind the service's cache; ``redis_server.connected = False`` makes every call
+def fake_redis_server() -> Iterator[fakeredis.FakeServer]:
+    """The server behind the service's cache; ``fake_redis_server.connected = False`` makes every call
     fail as an unreachable server would."""
     server = fakeredis.FakeServer()
     with mock.patch.object(
@@ -27,11 +25,11 @@ def redis_server() -> Iterator[fakeredis.FakeServer]:
 
 
 @pytest.fixture
-def fake_redis(redis_server: fakeredis.FakeServer) -> fakeredis.FakeRedis:
+def fake_redis(fake_redis_server: fakeredis.FakeServer) -> fakeredis.FakeRedis:
     """A client of the test's own, to look at what the service cached."""
-    return fakeredis.FakeRedis(server=redis_server)
+    return fakeredis.FakeRedis(server=fake_redis_server)
 
 
 @pytest.fixture
-def cache_settings(fake_redis: fakeredis.FakeRedis) -> dict[str, Any]:
+def fake_cache_settings(fake_redis: fakeredis.FakeRedis) -> dict[str, Any]:
     return {"REDIS_URL": REDIS_URL}

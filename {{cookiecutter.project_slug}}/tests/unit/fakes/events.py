@@ -10,8 +10,6 @@ from typing import Any
 import pytest
 from kombu import Connection, Exchange, Queue
 
-__all__ = ["Broker", "broker", "broker_settings"]
-
 
 @dataclass
 class Broker:
@@ -31,7 +29,7 @@ class Broker:
 
 
 @pytest.fixture
-def broker() -> Iterator[Broker]:
+def fake_broker() -> Iterator[Broker]:
     name = f"orders-{uuid.uuid4().hex}"
     exchange = Exchange(name, type="topic", durable=True)
     queue = Queue(f"{name}-all", exchange=exchange, routing_key="#")
@@ -41,5 +39,5 @@ def broker() -> Iterator[Broker]:
 
 
 @pytest.fixture
-def broker_settings(broker: Broker) -> dict[str, Any]:
-    return {"BROKER_URL": "memory://", "BROKER_EXCHANGE": broker.exchange}
+def fake_broker_settings(fake_broker: Broker) -> dict[str, Any]:
+    return {"BROKER_URL": "memory://", "BROKER_EXCHANGE": fake_broker.exchange}

@@ -9,39 +9,32 @@ from typing import Any
 import pytest
 import responses
 
-__all__ = [
-    "PRICING_BREAKER_FAIL_MAX",
-    "PRICING_RETRIES",
-    "PRICING_URL",
-    "pricing_settings",
-    "upstream",
-]
+from tests.support.api import CURRENCY, UNIT_PRICE
 
 PRICING_URL = "http://pricing.test"
 PRICING_RETRIES = 2
 PRICING_BREAKER_FAIL_MAX = 3
-UNIT_PRICE = "12.50"
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def upstream() -> Iterator[responses.RequestsMock]:
     """The pricing service: every SKU costs ``UNIT_PRICE`` EUR unless a test says otherwise.
 
-    Active in every test, so that no HTTP call can leave the process. A test that wants other
-    answers calls ``upstream.reset()`` first (``responses`` would otherwise use each of two
-    matching answers once)."""
+    Active in every test whose app is configured for it. A test that wants other answers calls
+    ``upstream.reset()`` first (``responses`` would otherwise use each of two matching answers
+    once)."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
         mocked.add(
             responses.GET,
             re.compile(rf"{PRICING_URL}/prices/[^/]+"),
-            json={"unit_price": UNIT_PRICE, "currency": "EUR"},
+            json={"unit_price": UNIT_PRICE, "currency": CURRENCY},
         )
         mocked.add(responses.GET, f"{PRICING_URL}/health", json={"status": "ok"})
         yield mocked
 
 
 @pytest.fixture
-def pricing_settings(upstream: responses.RequestsMock) -> dict[str, Any]:
+def fake_pricing_settings(upstream: responses.RequestsMock) -> dict[str, Any]:
     return {
         "PRICING_URL": PRICING_URL,
         "PRICING_RETRIES": PRICING_RETRIES,

@@ -1,9 +1,10 @@
-"""What the contract layer's tests share: where pacts are, the service's name in them, and the
+"""What the contract layer shares: where pacts are written, the service's name in them, and the
 app served on loopback for a verifier to call."""
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Flask
+from pact import Pact
 from werkzeug.serving import make_server
 
 if TYPE_CHECKING:
@@ -19,8 +21,11 @@ if TYPE_CHECKING:
 
 from {{ cookiecutter.package_name }} import create_app, db
 
-# Pacts are build outputs, written by the consumer tests of this layer on every run (see README).
-PACTS = Path(__file__).resolve().parents[2] / "pacts"
+# Pacts are build outputs, written from their definitions (``tests/contract/pacts``) on every run:
+# into the session's temporary folder, or where ``PACT_DIR`` says (tox's contract environment
+# writes them to ``pacts/``, where ``tox -e pact-publish`` takes them from).
+PACT_DIR = "PACT_DIR"
+DEFAULT_PACTS = Path(__file__).resolve().parents[2] / "pacts"
 # The service's name in every pact it takes part in, as consumer or as provider.
 SERVICE = "{{ cookiecutter.project_slug }}"
 LOOPBACK = "127.0.0.1"
@@ -28,17 +33,17 @@ LOOPBACK = "127.0.0.1"
 REPORT = pytest.StashKey[list[str]]()
 
 
-def pact_path(consumer: str, provider: str) -> Path:
-    return PACTS / f"{consumer}-{provider}.json"
+def pact_dir_from_environment() -> Path | None:
+    """Where ``PACT_DIR`` asks pacts to be written, if it does."""
+    configured = os.environ.get(PACT_DIR, "").strip()
+    return Path(configured) if configured else None
 
 
-def written_pact(consumer: str, provider: str) -> Path:
-    """The pact a consumer test of this layer wrote; the layer runs those tests first."""
-    path = pact_path(consumer, provider)
-    if not path.is_file():
-        pytest.fail(
-            f"{path} is missing: run the whole layer (tox -e contract), whose consumer tests write it"
-        )
+def write_pact(pact: Pact, directory: Path) -> Path:
+    """Writes the pact into ``directory`` (replacing an older one); returns its file."""
+    pact.write_file(directory, overwrite=True)
+    path = directory / f"{pact.consumer}-{pact.provider}.json"
+    assert path.is_file(), f"pact-python wrote no {path}"
     return path
 
 

@@ -1,0 +1,57 @@
+"""Helpers of the layers that build the app in process (unit, integration, contract)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from {{ cookiecutter.package_name }} import db
+from {{ cookiecutter.package_name }}.db import Money, UTCDateTime
+
+from .problems import assert_problem
+
+# A table of the shared column types, for tests of what they store and compile to.
+TYPED_VALUES = sa.Table(
+    "typed_values",
+    sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("amount", Money()),
+    sa.Column("at", UTCDateTime()),
+)
+
+# ``make_app(**overrides)``: the layer's app, with settings of the test's own.
+MakeApp = Callable[..., Flask]
+
+
+def engine_of(app: Flask) -> sa.Engine:
+    database: db.Database = app.extensions[db.EXTENSION]
+    return database.engine
+
+
+def count_rows(app: Flask, table: str) -> int:
+    with engine_of(app).connect() as connection:
+        count: int = connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: S608
+    return count
+
+
+def assert_degraded(client: FlaskClient, name: str) -> str:
+    """Asserts /readyz stays 200 and reports ``name`` alone as degraded; returns its outcome."""
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["status"] == "degraded"
+    assert body["degraded"] == [name]
+    outcome: str = body["checks"][name]
+    return outcome
+
+
+def assert_invalid_field(app: Flask, client: FlaskClient, body: dict[str, Any], field: str) -> None:
+    """Asserts ``POST /orders`` with ``body`` is a 422 naming ``field``, and stores nothing."""
+    response = client.post("/orders", json=body)
+    problem = assert_problem(response, 422)
+    assert field in [error["field"] for error in problem["errors"]]
+    assert count_rows(app, "orders") == 0

@@ -1,0 +1,57 @@
+"""One way to build an order, for every test that stores orders without the API: the unit and
+integration layers' database tests and the contract layer's provider states.
+
+A plain function: an order has four fields a test may vary, which a factory library would not
+shorten.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from {{ cookiecutter.package_name }} import db
+from {{ cookiecutter.package_name }}.models import CREATED, Order
+
+from .api import CURRENCY, UNIT_PRICE
+
+# The largest amount a server stores: NUMERIC(12, 2).
+LARGEST_AMOUNT = Decimal("9999999999.99")
+
+
+def new_order(**values: Any) -> Order:
+    """A new order (not yet stored) with its ``created`` status change; ``values`` override the
+    defaults: one SKU-1 at ``api.UNIT_PRICE``."""
+    fields = {
+        "sku": "SKU-1",
+        "quantity": 1,
+        "unit_price": Decimal(UNIT_PRICE),
+        "currency": CURRENCY,
+    }
+    order = Order(**{**fields, **values})
+    order.change_status(CREATED)
+    return order
+
+
+def store_orders(app: Flask, count: int, **values: Any) -> list[int]:
+    """Stores ``count`` orders through the app's own session; returns their ids in order."""
+    with app.app_context():
+        session = db.session()
+        orders = [new_order(**values) for _ in range(count)]
+        session.add_all(orders)
+        session.commit()
+        return [order.id for order in orders]
+
+
+def stored(session: Session, order: Order) -> Order:
+    """Writes the order, forgets it, and reads it back from the database."""
+    session.add(order)
+    session.flush()
+    order_id = order.id
+    session.expunge_all()
+    found = session.get(Order, order_id)
+    assert found is not None
+    return found
