@@ -38,7 +38,9 @@ def template_lines(suffix: str = "") -> list[tuple[Path, int, str]]:
 
 def test_few_lines_of_the_baked_tree_open_a_conditional() -> None:
     opening = [
-        f"{path.relative_to(BAKED)}:{n}" for path, n, line in template_lines() if _OPENING.search(line)
+        f"{path.relative_to(BAKED)}:{n}"
+        for path, n, line in template_lines()
+        if _OPENING.search(line)
     ]
 
     assert len(opening) <= MAX_CONDITIONAL_OPENINGS, "\n".join(opening)
@@ -59,7 +61,10 @@ def misplaced_conditionals(lines: list[str]) -> list[int]:
         allowed = (
             _MODULE_BLOCK_TAG.match(line)
             or (_CLOSED_IMPORT.match(line) and _MODULE_BLOCK_TAG.match(previous))
-            or (_ENTRY_OPENING.match(line) and _ENTRY.match(lines[number] if number < len(lines) else ""))
+            or (
+                _ENTRY_OPENING.match(line)
+                and _ENTRY.match(lines[number] if number < len(lines) else "")
+            )
             or (_ENTRY.match(line) and _ENTRY_OPENING.match(previous))
         )
         if in_body or in_import or not allowed:
@@ -80,10 +85,14 @@ def test_no_conditional_inside_python_code_or_an_import() -> None:
 
 
 def test_the_shape_check_refuses_a_conditional_inside_a_function_or_an_import_line() -> None:
-    inside_a_function = ["def f() -> None:", '    {%- if cookiecutter.cache == "redis" %}', "    cache,{% endif %}"]
-    inside_an_import = ["from . import (", '    {%- if x %}', "    cache,{% endif %}", ")"]
-    in_an_expression = ['X = 1{% if y %} + 2{% endif %}']
-    list_entry = ["X = [", '    {%- if x %}', '    "cache",{% endif %}', "]"]
+    inside_a_function = [
+        "def f() -> None:",
+        '    {%- if cookiecutter.cache == "redis" %}',
+        "    cache,{% endif %}",
+    ]
+    inside_an_import = ["from . import (", "    {%- if x %}", "    cache,{% endif %}", ")"]
+    in_an_expression = ["X = 1{% if y %} + 2{% endif %}"]
+    list_entry = ["X = [", "    {%- if x %}", '    "cache",{% endif %}', "]"]
 
     assert misplaced_conditionals(inside_a_function) == [2, 3]
     assert misplaced_conditionals(in_an_expression) == [1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -190,8 +191,35 @@ def _close_session(_exc: BaseException | None) -> None:
 def alembic_config(connection: sa.Connection) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    # New revisions are named as the others (0004_add_a_note.py); migrations/env.py numbers them.
+    config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
+    config.set_main_option("revision_environment", "true")
     config.attributes["connection"] = connection
     return config
+
+
+# Alembic writes code ruff would reformat (quotes, long lines): ruff tidies each new revision, so
+# that it passes the project's lint as written.
+RUFF_HOOKS = {
+    "hooks": "ruff_fix, ruff_format",
+    "ruff_fix.type": "exec",
+    "ruff_fix.executable": "ruff",
+    "ruff_fix.options": "check --fix --quiet REVISION_SCRIPT_FILENAME",
+    "ruff_format.type": "exec",
+    "ruff_format.executable": "ruff",
+    "ruff_format.options": "format --quiet REVISION_SCRIPT_FILENAME",
+}
+
+
+def write_revision(connection: sa.Connection, message: str, autogenerate: bool) -> None:
+    """Writes the next revision into the migrations, tidied by ruff when it is installed."""
+    config = alembic_config(connection)
+    if shutil.which("ruff"):
+        for name, value in RUFF_HOOKS.items():
+            config.set_section_option("post_write_hooks", name, value)
+    else:
+        click.echo("ruff is not installed: run `ruff check --fix` and `ruff format` on it")
+    command.revision(config, message=message, autogenerate=autogenerate)
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
@@ -217,11 +245,16 @@ def upgrade_command(revision: str) -> None:
 
 
 @db_cli.command("revision")
-@click.option("-m", "--message", required=True)
-def revision_command(message: str) -> None:
-    """Write a new migration from the difference between the models and the database."""
+@click.option("-m", "--message", required=True, help="What the revision does.")
+@click.option(
+    "--autogenerate",
+    is_flag=True,
+    help="Write the operations from the difference between the models and the database.",
+)
+def revision_command(message: str, autogenerate: bool) -> None:
+    """Write the next migration (numbered after the head) into the package's migrations."""
     with database().engine.begin() as connection:
-        command.revision(alembic_config(connection), message=message, autogenerate=True)
+        write_revision(connection, message, autogenerate)
 
 
 @db_cli.command("downgrade")

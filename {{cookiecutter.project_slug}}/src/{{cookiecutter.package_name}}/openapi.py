@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify
 from pydantic import BaseModel
 
 from . import orders
-from .schemas import MAX_ID, OrderOut, OrderPageOut, StatusChangeOut
+from .schemas import OrderOut, OrderPageOut, PageQuery, StatusChangeOut
 
 bp = Blueprint("openapi", __name__)
 # JSON quoting keeps any name a valid literal; the formatter would prefer other quotes for some.
@@ -146,22 +146,27 @@ def _order_paths() -> dict[str, Any]:
     }
 
 
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """The query parameters of an operation, one per field of the model that validates its query:
+    a field added to the model is documented with it."""
+    schema = model.model_json_schema()
+    required = set(schema.get("required", []))
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": {key: value for key, value in field.items() if key != "title"},
+        }
+        for name, field in schema["properties"].items()
+    ]
+
+
 def _list_orders() -> dict[str, Any]:
     return {
         "operationId": "listOrders",
         "summary": "List orders by id, a page at a time",
-        "parameters": [
-            {
-                "name": "limit",
-                "in": "query",
-                "schema": {"type": "integer", "minimum": 1, "maximum": 100},
-            },
-            {
-                "name": "after",
-                "in": "query",
-                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
-            },
-        ],
+        "parameters": query_parameters(PageQuery),
         "responses": {
             "200": {"description": "A page of orders", "content": _json("OrderPageOut")},
             "422": _problem("Invalid query"),

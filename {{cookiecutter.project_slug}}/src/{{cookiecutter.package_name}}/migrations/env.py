@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from alembic import context
+from alembic.migration import MigrationContext
+from alembic.operations import ops
+from alembic.script import ScriptDirectory
 
 from {{ cookiecutter.package_name }} import DEPENDENCIES, models
 from {{ cookiecutter.package_name }}.db import Base
@@ -15,6 +21,22 @@ assert models
 connection = context.config.attributes.get("connection")
 if connection is None:
     raise SystemExit("Run migrations through the service: flask --app <package> db upgrade")
-context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+
+
+def numbered(
+    migration: MigrationContext, _revision: Any, directives: Iterable[ops.MigrationScript]
+) -> None:
+    """A new revision takes the next number after the head (0004 after 0003), as the others do."""
+    head = ScriptDirectory.from_config(context.config).get_current_head()
+    for script in directives:
+        script.rev_id = f"{int(head or 0) + 1:04d}"
+
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=True,
+    process_revision_directives=numbered,
+)
 with context.begin_transaction():
     context.run_migrations()

@@ -7,21 +7,23 @@ Every integer primary key named ``id`` and every integer column a foreign key jo
 whichever tables the service has (a dependency may bring its own).
 
 Revision ID: 0003
-Revises: the newest revision before it that the service has
+Revises: {{ "0002" if cookiecutter.message_broker == "rabbitmq" else "0001" }}
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-# A dependency may bring a migration of its own (0002): this one follows it when it is there.
-down_revision = "0002" if any(Path(__file__).parent.glob("0002_*.py")) else "0001"
+{%- if cookiecutter.message_broker == "rabbitmq" %}
+down_revision = "0002"
+{%- else %}
+down_revision = "0001"
+{%- endif %}
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,83 @@
+"""A bake's suite stays right while a team grows it: the fast layers pass together in one pytest
+session in random order, under many seeds, and leave the project as they found it; a new migration
+is numbered after the head and passes the project's lint as Alembic writes it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+
+from tests import helpers
+
+Baked = Callable[[Mapping[str, str]], Path]
+SEEDS = range(1, 11)
+
+
+def project_files(project: Path) -> set[str]:
+    return {path.relative_to(project).as_posix() for path in helpers.files_of(project)} | {
+        path.relative_to(project).as_posix()
+        for path in project.rglob("*")
+        if "instance" in path.parts or path.name == "pacts"
+    }
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_fast_layers_pass_together_in_random_order(baked: Baked, seed: int) -> None:
+    project = baked(helpers.ALL_IN)
+    before = project_files(project)
+    env = helpers.clean_env(PYTHONPATH=str(project / "src"))
+    command = helpers.python(
+        "-m", "pytest", "tests/unit", "tests/contract", "-p", "no:cacheprovider",
+        "-p", "randomly", f"--randomly-seed={seed}",
+    )  # fmt: skip
+
+    ran = helpers.run(command, cwd=project, env=env)
+
+    helpers.assert_tests_passed(ran, f"unit and contract layers, seed {seed}")
+    assert f"--randomly-seed={seed}" in ran.stdout, "pytest-randomly did not order the run"
+    assert project_files(project) == before, "the run wrote into the project"
+
+
+def test_a_new_migration_is_numbered_after_the_head_and_lint_clean(
+    baked: Baked, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(baked(helpers.ALL_OUT), project)
+    package = helpers.package_dir(project, helpers.ALL_OUT)
+    env = helpers.clean_env(
+        PYTHONPATH=str(project / "src"), FLASK_DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    )
+    flask = helpers.python("-m", "flask", "--app", package.name, "db")
+    ran = helpers.run([*flask, "upgrade"], cwd=project, env=env)
+    assert ran.returncode == 0, ran.output
+    models = package / "models.py"
+    models.write_text(
+        models.read_text(encoding="utf-8").replace(
+            "    version: Mapped[int] = mapped_column(default=1)",
+            "    note: Mapped[str | None] = mapped_column(sa.String(200))\n"
+            "    version: Mapped[int] = mapped_column(default=1)",
+        ),
+        encoding="utf-8",
+    )
+
+    ran = helpers.run(
+        [*flask, "revision", "--autogenerate", "-m", "Add a note"], cwd=project, env=env
+    )
+
+    assert ran.returncode == 0, ran.output
+    versions = sorted(path.name for path in (package / "migrations" / "versions").glob("*.py"))
+    new = package / "migrations" / "versions" / versions[-1]
+    assert versions[-1] == "0004_add_a_note.py", versions
+    text = new.read_text(encoding="utf-8")
+    assert re.search(r'^down_revision = "0003"$', text, re.MULTILINE), text
+    assert 'add_column(sa.Column("note"' in text, text
+    for command in (
+        ["check", "--no-cache", str(new)],
+        ["format", "--check", "--no-cache", str(new)],
+    ):
+        lint = helpers.run(helpers.python("-m", "ruff", *command), cwd=project)
+        assert lint.returncode == 0, lint.output
