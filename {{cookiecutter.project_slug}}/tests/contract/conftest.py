@@ -9,11 +9,14 @@ whose settings fixture (``STUB_SETTINGS``) points the app at it. Each pact is de
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import configuration as hypothesis_configuration
 from pact import _server as pact_servers
 from pytest_socket import socket_allow_hosts
 
@@ -28,6 +31,7 @@ pytest_plugins = [
     {%- if cookiecutter.upstream_api == "yes" %}
     "tests.contract.stubs.pricing",{% endif %}
 ]
+HYPOTHESIS_HOME = pytest.StashKey[Path]()
 STUB_SETTINGS: dict[str, str] = {
     # each dependency stubbed on loopback, by the name readiness reports: the fixture that
     # points the service at its stub
@@ -46,6 +50,19 @@ def pytest_terminal_summary(
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     socket_allow_hosts([LOOPBACK], allow_unix_socket=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Hypothesis (under schemathesis) caches what it learns in .hypothesis/ of the working
+    # directory, from collection on: a folder of the run's own instead, removed at its end.
+    directory = Path(tempfile.mkdtemp(prefix="hypothesis-"))
+    config.stash[HYPOTHESIS_HOME] = directory
+    hypothesis_configuration.set_hypothesis_home_dir(directory)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    hypothesis_configuration.set_hypothesis_home_dir(None)
+    shutil.rmtree(config.stash[HYPOTHESIS_HOME], ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
