@@ -17,10 +17,11 @@ from .dependencies.price_in_request import init_app as init_price_in_request{% e
 {%- if cookiecutter.upstream_api == "yes" %}
 from .dependencies.pricing import init_app as init_pricing{% endif %}
 
-# The service's dependencies besides its database, one line each. Each ``init_app`` registers
-# what its dependency brings: the defaults of its settings, its readiness check (and whether the
-# service can work without it), its commands, and what it adds to the orders resource.
+# The service's dependencies besides its database. Each ``init_app`` registers what its
+# dependency brings: the defaults of its settings, its readiness check (and whether the service
+# can work without it), its commands, and what it adds to the orders resource.
 DEPENDENCIES: tuple[Callable[[Flask], None], ...] = (
+    # one line each, initialised in this order
     {%- if cookiecutter.cache == "redis" %}
     init_cache,{% endif %}
     {%- if cookiecutter.message_broker == "rabbitmq" %}

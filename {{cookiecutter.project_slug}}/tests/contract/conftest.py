@@ -22,7 +22,7 @@ from pytest_socket import socket_allow_hosts
 
 from tests.support.contract import LOOPBACK, REPORT, pact_dir_from_environment
 
-pytest_plugins = [
+pytest_plugins: list[str] = [
     "tests.contract.pacts.storefront",
     {%- if cookiecutter.message_broker == "rabbitmq" %}
     "tests.contract.pacts.notifier",{% endif %}

@@ -19,7 +19,7 @@ import pytest
 from tests.e2e.client import LOADS, Service
 from tests.e2e.stack import Override, Stack, running
 
-pytest_plugins = [
+pytest_plugins: list[str] = [
     "tests.fixtures.docker",
     # how to reach each dependency, one module each
     {%- if cookiecutter.database == "mariadb" %}

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from tests.support.api import Orders
 
-pytest_plugins = [
+pytest_plugins: list[str] = [
     "tests.fixtures.docker",
     "tests.fixtures.database",
     {%- if cookiecutter.database == "mariadb" %}

@@ -24,7 +24,7 @@ from {{ cookiecutter.package_name }}.db import Base
 from tests.support.api import Orders
 from tests.support.apps import MakeApp, engine_of
 
-pytest_plugins = [
+pytest_plugins: list[str] = [
     # the fakes, one module per dependency
     {%- if cookiecutter.cache == "redis" %}
     "tests.unit.fakes.cache",{% endif %}

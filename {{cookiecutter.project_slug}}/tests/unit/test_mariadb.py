@@ -7,7 +7,6 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from {{ cookiecutter.package_name }}.db import Money
-
 from tests.support.apps import TYPED_VALUES
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from tests.e2e.stack import Query, Stack
 
 SERVICE = "mariadb"
-
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ service's own container (the image has no other client)."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from tests.e2e.stack import APP, Query, Stack
