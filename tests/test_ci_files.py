@@ -322,7 +322,9 @@ def test_ci_files_split_unit_layer_runs_every_test_once(baked: Baked, tmp_path: 
         return junit_cases(report)
 
     whole = run_unit("whole")
-    groups = [run_unit(f"group{g}", "--splits", "2", "--group", str(g)) for g in (1, 2)]
+    # The groups share a seed, as the CI files give them, so that they split one random order.
+    same_order = ("-p", "randomly", "--randomly-seed=1234")
+    groups = [run_unit(f"group{g}", "--splits", "2", "--group", str(g), *same_order) for g in (1, 2)]
     assert all(groups), "each group runs some of the layer"
     ran = groups[0] + groups[1]
     assert len(ran) == len(set(ran)), "a test ran in both groups"
@@ -351,7 +353,8 @@ def test_ci_files_split_integration_layer_collects_every_test_once(baked: Baked)
         return [line for line in ran.stdout.splitlines() if "::" in line]
 
     whole = collected()
-    groups = [collected("--splits", "2", "--group", str(g)) for g in (1, 2)]
+    same_order = ("-p", "randomly", "--randomly-seed=1234")
+    groups = [collected("--splits", "2", "--group", str(g), *same_order) for g in (1, 2)]
     assert all(groups)
     assert sorted(groups[0] + groups[1]) == sorted(whole)
     assert not set(groups[0]) & set(groups[1])

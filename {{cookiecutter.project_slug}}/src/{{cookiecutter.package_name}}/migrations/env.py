@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }} import DEPENDENCIES, models
 from {{ cookiecutter.package_name }}.db import Base
 
 # Imported for their tables, which autogenerate compares with the database: the models', and
-# those of the dependencies the app factory wires (an outbox, say).
+# those of the dependencies the app factory wires.
 assert DEPENDENCIES
 assert models
 
