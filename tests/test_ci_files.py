@@ -324,7 +324,9 @@ def test_ci_files_split_unit_layer_runs_every_test_once(baked: Baked, tmp_path: 
     whole = run_unit("whole")
     # The groups share a seed, as the CI files give them, so that they split one random order.
     same_order = ("-p", "randomly", "--randomly-seed=1234")
-    groups = [run_unit(f"group{g}", "--splits", "2", "--group", str(g), *same_order) for g in (1, 2)]
+    groups = [
+        run_unit(f"group{g}", "--splits", "2", "--group", str(g), *same_order) for g in (1, 2)
+    ]
     assert all(groups), "each group runs some of the layer"
     ran = groups[0] + groups[1]
     assert len(ran) == len(set(ran)), "a test ran in both groups"
