@@ -1,6 +1,6 @@
 """Configuration: embedded defaults, overridden by ``FLASK_<NAME>`` environment variables.
 
-The settings every bake has are below; each dependency adds its own (``wiring.settings``).
+The settings the service always has are below; each dependency adds its own (``wiring.settings``).
 Flask's ``from_prefixed_env`` parses each value as JSON when it can, so
 ``FLASK_READINESS_TIMEOUT_SECONDS=5`` arrives as a number and ``FLASK_DATABASE_URL=sqlite:///...`` as a
 string.

@@ -1,4 +1,4 @@
-"""The service itself, through every dependency of the bake: an order created, stored and read
+"""The service itself, through every dependency of the stack: an order created, stored and read
 back; ids beyond any column's range answered, not failed; the service restarted, or killed, while
 taking orders, losing none it acknowledged."""
 

@@ -13,6 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.support.api import Orders
+from tests.support.readiness import READINESS_TIMEOUT
 
 pytest_plugins: list[str] = [
     "tests.fixtures.docker",
@@ -56,7 +57,7 @@ def service_config(database_url: str, request: pytest.FixtureRequest) -> dict[st
         "TESTING": True,
         "LOG_JSON": False,
         "DATABASE_URL": database_url,
-        "READINESS_TIMEOUT_SECONDS": 1.0,
+        "READINESS_TIMEOUT_SECONDS": READINESS_TIMEOUT,
     }
     for fixture in SETTINGS.values():
         config.update(request.getfixturevalue(fixture))

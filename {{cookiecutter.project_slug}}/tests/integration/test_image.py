@@ -33,7 +33,7 @@ def test_the_dockerfile_and_compose_name_the_same_default_base() -> None:
 def service_image(docker_engine: Any) -> str:
     """The id of the image built from the project's Dockerfile on ``PYTHON_IMAGE``. It is kept
     (tagged ``TAG``) so that the next build reuses its layers; intermediate containers are
-    removed. The id, not the tag, is run: a concurrent run of another bake may move the tag."""
+    removed. The id, not the tag, is run: a concurrent run of another checkout may move the tag."""
     began = time.perf_counter()
     built, _log = docker_engine.images.build(
         path=str(PROJECT),

@@ -15,7 +15,8 @@ from .apps import MakeApp
 # A dependency made unavailable for the length of a ``with`` block; it yields configuration
 # overrides for an app created inside the block (usually none).
 Outage = Callable[[], contextlib.AbstractContextManager[dict[str, Any]]]
-# service_config's READINESS_TIMEOUT_SECONDS in the integration layer.
+# How long /readyz waits for the checks in the integration layer: short, so that an outage costs
+# a fraction of a second.
 READINESS_TIMEOUT = 1.0
 # What a dependency that answers is reported as (the SQLite file is embedded, not a server).
 USABLE = {"ok", "embedded"}

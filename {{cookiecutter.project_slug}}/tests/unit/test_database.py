@@ -110,7 +110,7 @@ def test_drift_between_models_and_migrations_would_be_seen(make_app: MakeApp) ->
     db.upgrade(engine)
 
     with engine.begin() as connection:
-        connection.execute(sa.text("ALTER TABLE orders ADD COLUMN note VARCHAR(10)"))
+        connection.execute(sa.text("ALTER TABLE orders ADD COLUMN added_by_hand VARCHAR(10)"))
 
     assert [difference[0] for difference in _drift(engine)] == ["remove_column"]
 
