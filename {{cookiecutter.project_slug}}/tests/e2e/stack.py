@@ -8,8 +8,9 @@ session label on every container, network and volume, so that Ryuk removes what 
 left; and shorter timeouts, so that a failure scenario costs seconds. A unique project name
 (``COMPOSE_PROJECT_NAME``) keeps runs apart.
 
-Faults are injected from outside, with the Docker CLI: pause (a frozen process: connections are
-accepted, nothing answers), stop and start, and disconnecting a container from the stack's network.
+Faults are injected from outside, through the engine's API (docker-py, as testcontainers uses
+it): pause (a frozen process: connections are accepted, nothing answers), stop and start, and
+disconnecting a container from the stack's network.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from testcontainers.compose import DockerCompose
-from testcontainers.core.labels import LABEL_SESSION_ID, SESSION_ID
+
+from tests.support import docker
 
 PROJECT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = "compose.yaml"
@@ -72,18 +74,10 @@ def loopback_port() -> int:
     return port
 
 
-def docker(*args: str, timeout: float = 60) -> str:
-    ran = subprocess.run(
-        ["docker", *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if ran.returncode != 0:
-        raise RuntimeError(f"docker {' '.join(args)} failed: {ran.stderr.strip()}")
-    return ran.stdout
-
-
 @dataclass
 class Stack:
-    """The running stack: where its services answer, and the faults to inject into them."""
+    """The running stack: where its services answer, and the faults to inject into them (through
+    the engine's API, on the container compose made for each service)."""
 
     compose: DockerCompose
     project: str
@@ -93,9 +87,6 @@ class Stack:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port(APP, APP_PORT)}"
-
-    def services(self) -> list[str]:
-        return sorted(self.config["services"])
 
     def environment(self, service: str) -> dict[str, str]:
         found: dict[str, str] = self.config["services"][service].get("environment") or {}
@@ -109,29 +100,28 @@ class Stack:
             self.ports[(service, port)] = int(published)
         return self.ports[(service, port)]
 
-    def container(self, service: str) -> str:
-        return docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={self.project}",
-                      "--filter", f"label=com.docker.compose.service={service}").split()[0]  # fmt: skip
+    def container(self, service: str) -> Any:
+        """docker-py's container of the service, running or not (untyped: Any)."""
+        return docker.client().containers.get(self.compose.get_container(service, True).ID)
 
     def exec(self, service: str, *command: str) -> str:
-        return docker("exec", self.container(service), *command)
-
-    def network(self) -> str:
-        return f"{self.project}_default"
+        stdout, _stderr, _code = self.compose.exec_in_container(list(command), service)
+        return stdout
 
     # Faults, each undone by its context manager whatever happens inside.
 
     @contextlib.contextmanager
     def paused(self, service: str) -> Iterator[None]:
-        docker("pause", self.container(service))
+        container = self.container(service)
+        container.pause()
         try:
             yield
         finally:
-            docker("unpause", self.container(service))
+            container.unpause()
 
     @contextlib.contextmanager
     def stopped(self, service: str) -> Iterator[None]:
-        docker("stop", "--time", "2", self.container(service))
+        self.container(service).stop(timeout=2)
         try:
             yield
         finally:
@@ -140,22 +130,23 @@ class Stack:
     @contextlib.contextmanager
     def disconnected(self, service: str) -> Iterator[None]:
         container = self.container(service)
-        docker("network", "disconnect", self.network(), container)
+        network = docker.client().networks.get(f"{self.project}_default")
+        network.disconnect(container)
         try:
             yield
         finally:
             # Back under its service name, which the others resolve it by.
-            docker("network", "connect", "--alias", service, self.network(), container)
+            network.connect(container, aliases=[service])
 
     def start(self, service: str) -> None:
-        docker("start", self.container(service))
+        self.container(service).start()
         self.wait_healthy(service)
 
     def kill(self, service: str) -> None:
-        docker("kill", "--signal", "KILL", self.container(service))
+        self.container(service).kill(signal="SIGKILL")
 
     def restart(self, service: str) -> None:
-        docker("restart", "--time", "10", self.container(service))
+        self.container(service).restart(timeout=10)
         self.wait_healthy(service)
 
     def recreate(self, service: str) -> None:
@@ -170,7 +161,8 @@ class Stack:
         container = self.container(service)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = json.loads(docker("inspect", container))[0]["State"]
+            container.reload()
+            state = container.attrs["State"]
             health = (state.get("Health") or {}).get("Status")
             if state["Running"] and health in (None, "healthy"):
                 return
@@ -178,35 +170,15 @@ class Stack:
         raise TimeoutError(f"{service} is not healthy after {timeout:g} s")
 
 
-def compose_config(environment: dict[str, str]) -> dict[str, Any]:
-    """The project's compose file as compose resolves it (anchors, variables)."""
-    ran = subprocess.run(
-        ["docker", "compose", "-f", COMPOSE_FILE, "config", "--format", "json"],
-        cwd=PROJECT, env=environment, capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    config: dict[str, Any] = json.loads(ran.stdout)
-    return config
-
-
 def session_override(config: dict[str, Any], parts: list[Override]) -> Override:
     """What the tests change: the session label on everything, loopback ports, short timeouts."""
-    labels = {LABEL_SESSION_ID: SESSION_ID}
+    labels = docker.session_labels()
     labelled: Override = {
         "services": {name: {"labels": labels} for name in config["services"]},
         "networks": {"default": {"labels": labels}},
         "volumes": {name: {"labels": labels} for name in config.get("volumes") or {}},
     }
     return merged(labelled, SHARED_OVERRIDE, *parts)
-
-
-def start_reaper() -> None:
-    """Ryuk, watching this session's label (unless disabled): it removes the stack if this
-    process dies without taking it down."""
-    from testcontainers.core.config import testcontainers_config
-    from testcontainers.core.container import Reaper
-
-    if not testcontainers_config.ryuk_disabled:
-        Reaper.get_instance()
 
 
 def project_name() -> str:
@@ -220,17 +192,13 @@ def running(parts: list[Override], workdir: Path) -> Iterator[Stack]:
     """The stack up (built, healthy) for the length of the block; then down, with its volumes
     and any orphan, whatever happened."""
     project = project_name()
-    environment = {
-        **os.environ,
-        "COMPOSE_PROJECT_NAME": project,
-        "APP_PORT": f"127.0.0.1:{loopback_port()}",
-    }
-    config = compose_config(environment)
+    saved = os.environ.copy()
+    # DockerCompose runs compose with this process's environment.
+    os.environ.update(COMPOSE_PROJECT_NAME=project, APP_PORT=f"127.0.0.1:{loopback_port()}")
+    config = DockerCompose(context=PROJECT, compose_file_name=COMPOSE_FILE).get_config()
     override = workdir / "compose.e2e.json"  # JSON is YAML: compose reads it as an override
     override.write_text(json.dumps(session_override(config, parts), indent=2))
-    start_reaper()
-    saved = os.environ.copy()
-    os.environ.update(environment)  # DockerCompose runs compose with this process's environment
+    docker.ensure_reaper()
     compose = DockerCompose(
         context=PROJECT, compose_file_name=[COMPOSE_FILE, str(override)], build=True, wait=True
     )
