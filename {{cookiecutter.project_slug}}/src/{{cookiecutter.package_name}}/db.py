@@ -3,9 +3,11 @@ and the Alembic migrations that make the schema."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import shutil
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -237,11 +239,28 @@ def db_cli() -> None:
     pass
 
 
+@contextlib.contextmanager
+def migration_engine() -> Iterator[sa.Engine]:
+    """The engine schema changes run on: a server's own migration options (its statements not
+    bounded as a request's are), or the service's engine for the embedded SQLite."""
+    engine = database().engine
+    server = server_for(engine.dialect.name)
+    if server is None:
+        yield engine
+        return
+    migrating = sa.create_engine(engine.url, poolclass=sa.NullPool, **server.migration_options)
+    try:
+        yield migrating
+    finally:
+        migrating.dispose()
+
+
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def upgrade_command(revision: str) -> None:
     """Upgrade the schema to REVISION (default: head)."""
-    upgrade(database().engine, revision)
+    with migration_engine() as engine:
+        upgrade(engine, revision)
 
 
 @db_cli.command("revision")
@@ -253,7 +272,7 @@ def upgrade_command(revision: str) -> None:
 )
 def revision_command(message: str, autogenerate: bool) -> None:
     """Write the next migration (numbered after the head) into the package's migrations."""
-    with database().engine.begin() as connection:
+    with migration_engine() as engine, engine.begin() as connection:
         write_revision(connection, message, autogenerate)
 
 
@@ -261,4 +280,5 @@ def revision_command(message: str, autogenerate: bool) -> None:
 @click.argument("revision")
 def downgrade_command(revision: str) -> None:
     """Downgrade the schema to REVISION (``base`` removes every table)."""
-    downgrade(database().engine, revision)
+    with migration_engine() as engine:
+        downgrade(engine, revision)

@@ -35,11 +35,14 @@ def _no_extra_bounds(_engine: sa.Engine) -> None:
 @dataclass(frozen=True)
 class DatabaseServer:
     """A database server the service can use: which SQLAlchemy backends it answers to, the
-    engine options that bound its waits, a type that keeps microseconds if the default does not,
-    and a hook for bounds the driver cannot set (``bound_waits``)."""
+    engine options that bound a request's waits and those of a migration, a type that keeps
+    microseconds if the default does not, and a hook for bounds the driver cannot set
+    (``bound_waits``)."""
 
     backends: tuple[str, ...]
     engine_options: dict[str, Any]
+    # For schema changes, which may rewrite a table: the connect bounded, statements not.
+    migration_options: dict[str, Any]
     datetime_type: sa.types.TypeEngine[Any] | None = None
     bound_waits: Callable[[sa.Engine], None] = _no_extra_bounds
 

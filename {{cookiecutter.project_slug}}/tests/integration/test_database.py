@@ -3,7 +3,6 @@ writing the same row, exact amounts, time zones, the order of pages, and the rep
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -17,16 +16,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from {{ cookiecutter.package_name }} import db
 from {{ cookiecutter.package_name }}.models import CANCELLED, CREATED, Order, StatusChange
 from tests.support.api import UNIT_PRICE, Orders
-from tests.support.orders import LARGEST_AMOUNT, new_order, stored
-
-KOLKATA = dt.timezone(dt.timedelta(hours=5, minutes=30))
-
-
-def raw(connection: sa.Connection, column: str, order_id: int) -> Any:
-    """What the database itself holds, without the column type's conversion."""
-    query = sa.text(f"SELECT {column} FROM orders WHERE id = :id")  # noqa: S608
-    return connection.execute(query, {"id": order_id}).scalar_one()
-
+from tests.support.orders import (
+    LARGEST_AMOUNT,
+    assert_a_time_comes_back_as_the_same_instant,
+    new_order,
+    raw,
+    stored,
+)
 
 # Constraints
 
@@ -93,22 +89,7 @@ def test_amounts_keep_every_cent_up_to_the_largest(
 def test_a_time_comes_back_as_the_same_instant_in_utc_to_the_microsecond(
     session: Session, connection: sa.Connection
 ) -> None:
-    written = dt.datetime(2024, 3, 31, 2, 30, 15, 123456, tzinfo=KOLKATA)
-
-    order = stored(session, new_order(created_at=written))
-
-    assert order.created_at == written
-    assert order.created_at.utcoffset() == dt.timedelta(0)
-    assert order.created_at.microsecond == 123456
-    assert_stored_as_naive_utc(connection, order.id)
-
-
-def assert_stored_as_naive_utc(connection: sa.Connection, order_id: int) -> None:
-    """The moment of ``test_a_time_comes_back...`` as the database holds it: naive UTC."""
-    in_database = raw(connection, "created_at", order_id)
-    if isinstance(in_database, str):  # SQLite keeps text
-        in_database = dt.datetime.fromisoformat(in_database)
-    assert in_database == dt.datetime(2024, 3, 30, 21, 0, 15, 123456)  # naive UTC
+    assert_a_time_comes_back_as_the_same_instant(session, connection)
 
 
 # Two connections

@@ -1,4 +1,5 @@
-"""What only MariaDB itself can get wrong: a session time zone far from UTC."""
+"""What only MariaDB itself can get wrong: a session time zone far from UTC; and a migration that
+runs longer than a request may."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from sqlalchemy.orm import Session
 
-from . import test_database as shared
+from {{ cookiecutter.package_name }} import db
+from tests.support.orders import assert_a_time_comes_back_as_the_same_instant
 
 
 @pytest.fixture
@@ -23,4 +26,13 @@ def other_session_time_zone(connection: sa.Connection) -> Iterator[None]:
 def test_a_time_is_the_same_instant_whatever_the_session_time_zone(
     session: Session, connection: sa.Connection
 ) -> None:
-    shared.test_a_time_comes_back_as_the_same_instant_in_utc_to_the_microsecond(session, connection)
+    assert_a_time_comes_back_as_the_same_instant(session, connection)
+
+
+def test_a_migration_may_run_longer_than_a_request_may(app: Flask) -> None:
+    long_statement = sa.text("SELECT SLEEP(2)")
+
+    with app.app_context(), db.migration_engine() as engine, engine.connect() as connection:
+        connection.execute(long_statement)
+        with pytest.raises(sa.exc.OperationalError), db.database().engine.connect() as bounded:
+            bounded.execute(long_statement)

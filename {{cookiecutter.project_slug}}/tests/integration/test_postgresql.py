@@ -1,17 +1,17 @@
-"""What only PostgreSQL itself can get wrong: a session time zone far from UTC."""
+"""What only PostgreSQL itself can get wrong: a session time zone far from UTC; and a migration that
+runs longer than a request may."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from sqlalchemy.orm import Session
 
-from tests.support.orders import new_order, stored
-
-KOLKATA = dt.timezone(dt.timedelta(hours=5, minutes=30))
+from {{ cookiecutter.package_name }} import db
+from tests.support.orders import assert_a_time_comes_back_as_the_same_instant
 
 
 @pytest.fixture
@@ -26,12 +26,13 @@ def other_session_time_zone(connection: sa.Connection) -> Iterator[None]:
 def test_a_time_is_the_same_instant_whatever_the_session_time_zone(
     session: Session, connection: sa.Connection
 ) -> None:
-    written = dt.datetime(2024, 3, 31, 2, 30, 15, 123456, tzinfo=KOLKATA)
+    assert_a_time_comes_back_as_the_same_instant(session, connection)
 
-    order = stored(session, new_order(created_at=written))
 
-    assert order.created_at == written
-    in_database = connection.execute(
-        sa.text("SELECT created_at FROM orders WHERE id = :id"), {"id": order.id}
-    ).scalar_one()
-    assert in_database == dt.datetime(2024, 3, 30, 21, 0, 15, 123456)  # naive UTC
+def test_a_migration_may_run_longer_than_a_request_may(app: Flask) -> None:
+    long_statement = sa.text("SELECT pg_sleep(2)")
+
+    with app.app_context(), db.migration_engine() as engine, engine.connect() as connection:
+        connection.execute(long_statement)
+        with pytest.raises(sa.exc.OperationalError), db.database().engine.connect() as bounded:
+            bounded.execute(long_statement)

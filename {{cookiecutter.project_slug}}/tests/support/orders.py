@@ -7,9 +7,11 @@ shorten.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
@@ -20,6 +22,7 @@ from .api import CURRENCY, UNIT_PRICE
 
 # The largest amount a server stores: NUMERIC(12, 2).
 LARGEST_AMOUNT = Decimal("9999999999.99")
+KOLKATA = dt.timezone(dt.timedelta(hours=5, minutes=30))
 
 
 def new_order(**values: Any) -> Order:
@@ -55,3 +58,27 @@ def stored(session: Session, order: Order) -> Order:
     found = session.get(Order, order_id)
     assert found is not None
     return found
+
+
+def raw(connection: sa.Connection, column: str, order_id: int) -> Any:
+    """What the database itself holds, without the column type's conversion."""
+    query = sa.text(f"SELECT {column} FROM orders WHERE id = :id")  # noqa: S608
+    return connection.execute(query, {"id": order_id}).scalar_one()
+
+
+def assert_a_time_comes_back_as_the_same_instant(
+    session: Session, connection: sa.Connection
+) -> None:
+    """A time written in another zone is read back as the same instant, in UTC, to the
+    microsecond, and the database holds it as naive UTC."""
+    written = dt.datetime(2024, 3, 31, 2, 30, 15, 123456, tzinfo=KOLKATA)
+
+    order = stored(session, new_order(created_at=written))
+
+    assert order.created_at == written
+    assert order.created_at.utcoffset() == dt.timedelta(0)
+    assert order.created_at.microsecond == 123456
+    in_database = raw(connection, "created_at", order.id)
+    if isinstance(in_database, str):  # SQLite keeps text
+        in_database = dt.datetime.fromisoformat(in_database)
+    assert in_database == dt.datetime(2024, 3, 30, 21, 0, 15, 123456)  # naive UTC

@@ -21,10 +21,19 @@ ENGINE_OPTIONS: dict[str, Any] = {
     "pool_timeout": 2,
     "pool_recycle": 3600,
 }
+# A migration may hold a table for long (a column changed, an index built): its statements and
+# reads are not bounded, and it waits a little longer for a lock.
+MIGRATION_OPTIONS: dict[str, Any] = {
+    "connect_args": {
+        "connect_timeout": 2,
+        "init_command": "SET SESSION innodb_lock_wait_timeout = 5",
+    },
+}
 
 SERVER = DatabaseServer(
     backends=("mysql", "mariadb"),
     engine_options=ENGINE_OPTIONS,
+    migration_options=MIGRATION_OPTIONS,
     # DATETIME keeps whole seconds unless given a fractional precision: the microseconds would be
     # lost, and an order read back would differ from the one just created.
     datetime_type=mysql.DATETIME(fsp=6),

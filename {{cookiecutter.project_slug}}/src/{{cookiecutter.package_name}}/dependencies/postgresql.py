@@ -42,6 +42,12 @@ ENGINE_OPTIONS: dict[str, Any] = {
     },
     "pool_timeout": 2,
 }
+# A migration may hold a table for long (a type changed, an index built): its statements are not
+# bounded, and it waits a little longer for a lock, still short enough that it gives up rather than
+# queue every request behind it.
+MIGRATION_OPTIONS: dict[str, Any] = {
+    "connect_args": {"connect_timeout": CONNECT_SECONDS, "options": "-c lock_timeout=5000"},
+}
 
 
 class Watchdog:
@@ -125,5 +131,8 @@ def _itself(dbapi_connection: Any) -> Any:
 
 
 SERVER = DatabaseServer(
-    backends=("postgresql",), engine_options=ENGINE_OPTIONS, bound_waits=bound_waits
+    backends=("postgresql",),
+    engine_options=ENGINE_OPTIONS,
+    migration_options=MIGRATION_OPTIONS,
+    bound_waits=bound_waits,
 )
