@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
+from {{ cookiecutter.package_name }} import schemas
 from {{ cookiecutter.package_name }}.openapi import REF, document
-from {{ cookiecutter.package_name }}.schemas import OrderOut, OrderPageOut, PageQuery, StatusChangeOut
 from tests.support.problems import REJECTED_BY_AN_OPERATION
 
 UNDOCUMENTED_METHODS = {"HEAD", "OPTIONS"}
@@ -75,7 +75,7 @@ def test_the_query_parameters_are_the_fields_the_list_accepts(client: FlaskClien
     operation = document()["paths"]["/orders"]["get"]
     documented = {p["name"] for p in operation["parameters"] if p["in"] == "query"}
 
-    assert documented == set(PageQuery.model_fields)
+    assert documented == set(schemas.PageQuery.model_fields)
     # Anything else is refused, so that nothing undocumented is accepted.
     assert client.get("/orders", query_string={"undocumented": "1"}).status_code == 422
 
@@ -120,7 +120,7 @@ def test_every_operation_on_orders_documents_a_database_outage(app: Flask) -> No
 def test_response_schemas_are_the_models_the_responses_are_made_with() -> None:
     schemas = document()["components"]["schemas"]
 
-    for model in (OrderOut, OrderPageOut, StatusChangeOut):
+    for model in (schemas.OrderOut, schemas.OrderPageOut, schemas.StatusChangeOut):
         expected = model.model_json_schema(mode="serialization", ref_template=REF)
         expected.pop("$defs", None)
         assert schemas[model.__name__] == expected, model.__name__
