@@ -118,12 +118,12 @@ def test_every_operation_on_orders_documents_a_database_outage(app: Flask) -> No
 
 
 def test_response_schemas_are_the_models_the_responses_are_made_with() -> None:
-    schemas = document()["components"]["schemas"]
+    components = document()["components"]["schemas"]
 
     for model in (schemas.OrderOut, schemas.OrderPageOut, schemas.StatusChangeOut):
         expected = model.model_json_schema(mode="serialization", ref_template=REF)
         expected.pop("$defs", None)
-        assert schemas[model.__name__] == expected, model.__name__
+        assert components[model.__name__] == expected, model.__name__
 
 
 def test_the_idempotency_key_is_documented_as_validated() -> None:
