@@ -54,10 +54,12 @@ def bake(into: Path) -> Path:
 
 
 def registry(project: Path) -> Any:
-    """The bake's fixture registry (``tests/fixtures/docker.py``), with every dependency's module
-    imported so that each has registered its container factory."""
+    """The bake's fixture registry (``tests/fixtures/docker.py``), with every fixture module its
+    integration layer lists (``pytest_plugins``) imported, so that each has registered its
+    container factory."""
     sys.path[:0] = [str(project), str(project / "src")]
-    importlib.import_module("tests.plugins").gather("tests.fixtures")
+    for plugin in importlib.import_module("tests.integration.conftest").pytest_plugins:
+        importlib.import_module(plugin)
     return importlib.import_module("tests.fixtures.docker")
 
 
