@@ -117,7 +117,8 @@ def isolation_costs(project: Path, postgres: Callable[[], Any], rounds: int) -> 
 
     db = importlib.import_module(f"{PACKAGE}.db")
     models = importlib.import_module(f"{PACKAGE}.models")
-    importlib.import_module(f"{PACKAGE}.dependencies").modules()  # their tables are the schema's
+    # The app factory's module imports every dependency it wires: their tables are the schema's.
+    importlib.import_module(PACKAGE)
 
     def work(session: Session) -> None:
         order = models.Order(
@@ -263,7 +264,7 @@ def main() -> int:
         print(f"baked {project.name} in {time.perf_counter() - started:.2f} s")
         docker = registry(project)
         factories = dict(docker.FACTORIES)
-        docker.ensure_reaper()
+        importlib.import_module("tests.support.docker").ensure_reaper()
 
         concurrent_runs = [start_all(factories, concurrently=True) for _ in range(args.runs)]
         sequential_runs = [
