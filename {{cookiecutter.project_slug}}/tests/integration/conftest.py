@@ -18,6 +18,7 @@ from tests.support.readiness import READINESS_TIMEOUT
 pytest_plugins: list[str] = [
     "tests.fixtures.docker",
     "tests.fixtures.database",
+    "tests.fixtures.service",
     {%- if cookiecutter.database == "mariadb" %}
     "tests.fixtures.mariadb",{% endif %}
     {%- if cookiecutter.database == "postgresql" %}
