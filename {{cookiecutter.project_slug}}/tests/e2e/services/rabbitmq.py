@@ -27,7 +27,11 @@ EXCHANGE = Exchange("orders", type="topic", durable=True)
 def rabbitmq_override() -> dict[str, Any]:
     return {
         "services": {
-            SERVICE: {"ports": [f"127.0.0.1:{loopback_port()}:{AMQP_PORT}"]},
+            SERVICE: {
+                "ports": [f"127.0.0.1:{loopback_port()}:{AMQP_PORT}"],
+                # Checked every second: the stack's start and each restart wait on this check.
+                "healthcheck": {"interval": "1s"},
+            },
             "relay": {
                 "environment": {
                     "FLASK_BROKER_TIMEOUT_SECONDS": "1",
