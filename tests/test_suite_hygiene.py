@@ -1,11 +1,13 @@
 """A bake's suite stays right while a team grows it: the fast layers pass together in one pytest
 session in random order, under many seeds, and leave the project as they found it; a new migration
-is numbered after the head and passes the project's lint as Alembic writes it."""
+is numbered after the head and passes the project's lint as Alembic writes it; a test that hangs
+fails within the bound the project states, showing what it waited on."""
 
 from __future__ import annotations
 
 import re
 import shutil
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -81,3 +83,34 @@ def test_a_new_migration_is_numbered_after_the_head_and_lint_clean(
     ):
         lint = helpers.run(helpers.python("-m", "ruff", *command), cwd=project)
         assert lint.returncode == 0, lint.output
+
+
+def test_a_test_that_waits_forever_fails_within_the_stated_bound(
+    baked: Baked, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(baked(helpers.ALL_OUT), project)
+    stated = re.search(r"^timeout = (\d+)$", (project / "pyproject.toml").read_text(), re.MULTILINE)
+    assert stated is not None, "the baked pytest configuration states no bound"
+    (project / "tests" / "unit" / "test_waits_forever.py").write_text(
+        "import threading\n\n\n"
+        "def test_waits_on_what_never_comes() -> None:\n"
+        "    threading.Event().wait()\n",
+        encoding="utf-8",
+    )
+    env = helpers.clean_env(PYTHONPATH=str(project / "src"))
+    # The bound shortened from the command line, as pytest-timeout allows: the stated one (a
+    # minute) is too long to wait for here, and the mechanism is the same.
+    command = helpers.python(
+        "-m", "pytest", "tests/unit/test_waits_forever.py", "-p", "no:cacheprovider",
+        "--timeout=2",
+    )  # fmt: skip
+
+    began = time.monotonic()
+    ran = helpers.run(command, cwd=project, env=env)
+    took = time.monotonic() - began
+
+    assert ran.returncode == 1, ran.output
+    assert "Timeout (>2.0s) from pytest-timeout" in ran.output, ran.output
+    assert "threading.Event().wait()" in ran.output, "the failure does not show what it waited on"
+    assert took < 30, f"the run took {took:.1f} s"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -71,14 +72,17 @@ def test_a_hung_server_is_a_503_problem_within_the_bound_and_then_recovers(
 ) -> None:
     client = committing_app.test_client()
     assert client.get("/orders").status_code == 200  # the pool now holds a connection
-    calls = [
-        lambda: client.get("/orders/1"),
-        lambda: client.get("/orders"),
-        lambda: client.post("/orders", json=order_body()),
+    # At once, each on a client of its own: one waits on the pooled connection, the others on new
+    # ones, and none of them may wait for another. The server thaws before the threads are
+    # joined, so that a call the service failed to bound ends with the test, not minutes later.
+    calls: list[Callable[[], TestResponse]] = [
+        lambda: committing_app.test_client().get("/orders/1"),
+        lambda: committing_app.test_client().get("/orders"),
+        lambda: committing_app.test_client().post("/orders", json=order_body()),
     ]
 
-    with database_outage():
-        answers = [timed(call) for call in calls]
+    with ThreadPoolExecutor(len(calls)) as pool, database_outage():
+        answers = list(pool.map(timed, calls))
 
     for response, took in answers:
         assert response.status_code == 503, response.get_data(as_text=True)
