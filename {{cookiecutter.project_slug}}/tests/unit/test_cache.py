@@ -60,6 +60,20 @@ def test_second_read_is_served_from_the_cache(app: Flask, orders: Orders) -> Non
     assert response.get_json()["sku"] == "CACHED"
 
 
+def test_each_order_is_cached_as_itself(orders: Orders) -> None:
+    first, second = orders.created_id("FIRST"), orders.created_id("SECOND")
+
+    # Each read twice: the first fills the cache, the second is served from it.
+    reads = [orders.get(order_id).get_json() for order_id in (first, second, first, second)]
+
+    assert [(read["id"], read["sku"]) for read in reads] == [
+        (first, "FIRST"),
+        (second, "SECOND"),
+        (first, "FIRST"),
+        (second, "SECOND"),
+    ]
+
+
 def test_cancel_invalidates_the_cached_order(
     orders: Orders, fake_redis: fakeredis.FakeRedis
 ) -> None:

@@ -112,6 +112,16 @@ def test_retried_create_with_the_same_key_returns_the_first_order(
     assert count_rows(app, "orders") == 1
 
 
+@pytest.mark.parametrize("length", [1, 64], ids=["shortest", "longest"])
+def test_a_key_of_any_allowed_length_is_kept(orders: Orders, length: int) -> None:
+    key = "k" * length
+
+    first, again = orders.create(key=key), orders.create(key=key)
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json()["id"] == first.get_json()["id"]
+
+
 def test_creates_with_different_keys_make_different_orders(app: Flask, orders: Orders) -> None:
     first = orders.create(key="one").get_json()
     second = orders.create(key="two").get_json()
