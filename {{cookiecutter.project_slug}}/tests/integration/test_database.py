@@ -254,6 +254,22 @@ def test_pages_follow_the_ids_without_gaps_or_repeats(session: Session, orders: 
     assert pages == 3
 
 
+def test_a_list_stays_in_id_order_after_an_update_moved_a_row(
+    session: Session, orders: Orders
+) -> None:
+    made = [new_order(sku=f"SKU-{n}") for n in range(3)]
+    session.add_all(made)
+    session.commit()
+    ids = sorted(order.id for order in made)
+    # A server writes an updated row anew, after the others: a scan without ORDER BY now meets
+    # the first order last.
+    assert orders.cancel(ids[0]).status_code == 200
+
+    listed = orders.page(limit=3, after=ids[0] - 1).get_json()["items"]
+
+    assert [item["id"] for item in listed] == ids
+
+
 # Ids: the API accepts any id up to 2**63 - 1 (schemas.MAX_ID), and so must every column.
 
 

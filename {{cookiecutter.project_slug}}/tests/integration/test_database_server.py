@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from {{ cookiecutter.package_name }}.db import Base
 from {{ cookiecutter.package_name }}.models import Order
 from tests.support.api import order_body
 from tests.support.orders import LARGEST_AMOUNT, new_order
@@ -54,6 +55,27 @@ def test_every_id_column_holds_64_bits(connection: sa.Connection) -> None:
     assert "orders.id" in integer_ids
     kinds = {name: type(kind).__name__ for name, kind in integer_ids.items()}
     assert kinds == dict.fromkeys(integer_ids, "BIGINT")
+
+
+def test_ids_beyond_32_bits_are_handed_out_and_read_back(
+    committing_app: Flask, committing_engine: sa.Engine, ids_from: Callable[[int], None]
+) -> None:
+    ids_from(2**31)
+    client = committing_app.test_client()
+
+    created = client.post("/orders", json=order_body())
+
+    assert created.status_code == 201, created.get_data(as_text=True)
+    order = created.get_json()
+    assert order["id"] >= 2**31
+    assert client.get(f"/orders/{order['id']}").get_json() == order
+    with committing_engine.connect() as connection:
+        largest = {
+            table.name: connection.execute(sa.select(sa.func.max(table.c.id))).scalar_one()
+            for table in Base.metadata.sorted_tables
+            if "id" in table.c
+        }
+    assert {name: n for name, n in largest.items() if n is None or n < 2**31} == {}, largest
 
 
 # What a client sees when the server stops answering: a 503 problem within the service's bound
