@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.request
+from typing import Any
 
 from testcontainers.core.container import DockerContainer
 
 from tests.fixtures.images import PROJECT, defaults
 from tests.fixtures.service import PORT
+
+# Several probes at the half-second interval the fixture sets, and room for a loaded machine.
+HEALTHY_WITHIN_SECONDS = 10
 
 
 def test_the_dockerfile_and_compose_name_the_same_default_base() -> None:
@@ -34,3 +39,20 @@ def test_the_service_image_runs_and_answers_healthz(service_in_image: DockerCont
 
     assert (status, body) == (200, {"status": "ok"})
     assert users == {"10001"}  # not root
+
+
+def test_the_image_reports_itself_healthy(service_in_image: DockerContainer) -> None:
+    # What an orchestrator reads: the state of the image's own HEALTHCHECK (a probe of a path
+    # the service does not have leaves it starting, then unhealthy).
+    container = service_in_image.get_wrapped_container()
+    deadline = time.monotonic() + HEALTHY_WITHIN_SECONDS
+    while (status := health(container)) != "healthy" and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+    assert status == "healthy", container.attrs["State"].get("Health")
+
+
+def health(container: Any) -> str | None:
+    container.reload()
+    found: str | None = (container.attrs["State"].get("Health") or {}).get("Status")
+    return found
