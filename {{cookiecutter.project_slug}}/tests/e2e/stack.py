@@ -108,6 +108,14 @@ class Stack:
         stdout, _stderr, _code = self.compose.exec_in_container(list(command), service)
         return stdout
 
+    def health_check(self, service: str) -> int:
+        """Runs the service's health check, as compose configures it, in its container once; its
+        exit code (0: healthy)."""
+        kind, *command = self.config["services"][service]["healthcheck"]["test"]
+        argv = ["sh", "-c", *command] if kind == "CMD-SHELL" else command
+        exit_code: int = self.container(service).exec_run(argv).exit_code
+        return exit_code
+
     # Faults, each undone by its context manager whatever happens inside.
 
     @contextlib.contextmanager

@@ -1,15 +1,16 @@
 """The database server of the stack made unavailable while orders are being created: paused (it
 accepts connections and answers nothing), stopped and started, disconnected from the network and
 reconnected. Every request answers within the bound (a 503 problem when it needs the database),
-never a 500 or a hang, and the service recovers without a restart."""
+never a 500 or a hang, and the service recovers without a restart; meanwhile its health check
+tells compose (and any orchestrator) that it cannot serve."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.e2e.client import Service
+from tests.e2e.client import Service, eventually
 from tests.e2e.outages import FAULTS, assert_database_outage_is_bounded_and_recovers
-from tests.e2e.stack import Query, Stack
+from tests.e2e.stack import APP, Query, Stack
 
 
 @pytest.mark.parametrize("kind", FAULTS)
@@ -19,3 +20,15 @@ def test_a_database_outage_is_a_bounded_503_and_recovers_without_restart(
     assert_database_outage_is_bounded_and_recovers(
         stack, service, database_service, database_query, kind
     )
+
+
+def test_the_services_health_check_fails_while_the_database_is_down(
+    stack: Stack, database_service: str
+) -> None:
+    assert stack.health_check(APP) == 0
+
+    with stack.paused(database_service):
+        while_down = stack.health_check(APP)
+
+    assert while_down != 0, "the health check passes with the database down: it asks liveness"
+    eventually(lambda: stack.health_check(APP) == 0, timeout=5)
