@@ -64,6 +64,27 @@ def test_creating_an_order_publishes_exactly_one_order_created(
     assert waiting_in_outbox(connection) == []
 
 
+def test_an_event_the_broker_refuses_waits_in_the_outbox_until_it_is_taken(
+    app: Flask,
+    orders: Orders,
+    order_events: EventQueue,
+    connection: sa.Connection,
+    broker_refusing: Outage,
+) -> None:
+    order = orders.created()
+
+    with broker_refusing():
+        assert relay(app) == 0
+        assert waiting_in_outbox(connection) == [order["id"]]
+    assert relay(app) == 1
+
+    assert waiting_in_outbox(connection) == []
+    # At least once: a queue the broker did not refuse may also hold the refused copy.
+    messages = order_events.take(1)
+    assert {json.loads(message.body)["id"] for message in messages} == {order["id"]}
+    assert len({message.properties["message_id"] for message in messages}) == 1
+
+
 def test_each_order_gets_its_own_event_in_order(
     app: Flask, orders: Orders, order_events: EventQueue
 ) -> None:

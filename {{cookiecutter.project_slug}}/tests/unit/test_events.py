@@ -15,6 +15,7 @@ from unittest import mock
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from kombu import Producer
 from kombu.exceptions import OperationalError
 
 from {{ cookiecutter.package_name }} import db
@@ -35,6 +36,24 @@ def relay(app: Flask) -> int:
     """One relay pass, as the worker makes it."""
     with app.app_context():
         return events.publisher().relay(db.session())
+
+
+@contextmanager
+def broker_taking_only(count: int) -> Iterator[None]:
+    """The broker takes ``count`` publishes, then refuses every other one (a publish it did not
+    confirm)."""
+    publish = Producer.publish
+    taken = 0
+
+    def publish_until_refused(producer: Producer, *args: Any, **kwargs: Any) -> Any:
+        nonlocal taken
+        if taken >= count:
+            raise OperationalError("publish not confirmed")
+        taken += 1
+        return publish(producer, *args, **kwargs)
+
+    with mock.patch.object(Producer, "publish", publish_until_refused):
+        yield
 
 
 @contextmanager
@@ -130,6 +149,20 @@ def test_a_relay_pass_while_the_broker_is_down_publishes_nothing_and_keeps_the_e
     [event] = outbox(app)
     assert event["published_at"] is None
     assert fake_broker.messages() == []
+
+
+def test_a_relay_pass_marks_only_what_the_broker_took_and_leaves_the_rest_waiting(
+    app: Flask, orders: Orders, fake_broker: Broker
+) -> None:
+    first, *rest = (orders.created(sku) for sku in ("FIRST", "SECOND", "THIRD"))
+
+    with broker_taking_only(1):
+        assert relay(app) == 1
+
+    assert [json.loads(message.body) for message in fake_broker.messages()] == [first]
+    assert [event["published_at"] is not None for event in outbox(app)] == [True, False, False]
+    assert relay(app) == 2
+    assert [json.loads(message.body) for message in fake_broker.messages()] == rest
 
 
 def test_waiting_events_are_published_oldest_first_once_the_broker_is_back(
