@@ -30,6 +30,9 @@ FAST_SAMPLE = [
 # The full bake's integration layer runs in test_cleanup.py, with the engine reached over TCP.
 INTEGRATION_SAMPLE = [
     "mariadb+redis+none+no",
+]
+# Its integration layer, with the unit and contract layers, measured (tox -e coverage).
+COVERAGE_SAMPLE = [
     "sqlite+none+rabbitmq+yes",
 ]
 E2E_SAMPLE = [
@@ -216,8 +219,10 @@ def docker_alone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 # Each Docker layer with the bakes it runs for: (tox environment, combination).
-DOCKER_RUNS = [("integration", spec) for spec in INTEGRATION_SAMPLE] + [
-    ("e2e", spec) for spec in E2E_SAMPLE
+DOCKER_RUNS = [
+    *[("integration", spec) for spec in INTEGRATION_SAMPLE],
+    *[("coverage", spec) for spec in COVERAGE_SAMPLE],
+    *[("e2e", spec) for spec in E2E_SAMPLE],
 ]
 
 
@@ -234,6 +239,8 @@ def test_baked_docker_layer_passes_and_leaves_nothing(
         ran = tox(project, "-e", layer, REQUIRE_DOCKER="1")
     counts = helpers.assert_tests_passed(ran, f"baked tox -e {layer}")
     assert counts.get("skipped", 0) == 0, ran.output
+    if layer == "coverage":  # each of the three layers, then combined (and above fail_under)
+        assert ran.stdout.count("\nTOTAL ") == 4, ran.output
     # What the layer started carries the run's testcontainers session label (the e2e layer's
     # compose services too), as Ryuk needs; none of it may outlive the run.
     ours = of_sessions(created, sessions_of(project))
@@ -252,7 +259,7 @@ def test_docker_gate(require: str) -> None:
         timeout=120,
     )
     counts = helpers.pytest_counts(ran.stdout)
-    n = len(INTEGRATION_SAMPLE) + len(E2E_SAMPLE)
+    n = len(DOCKER_RUNS)
     reason = f"no Docker engine answers at {nowhere}"
     if require:
         assert ran.returncode == 1, ran.output
