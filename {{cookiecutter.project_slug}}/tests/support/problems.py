@@ -14,7 +14,8 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def assert_problem(response: TestResponse, status: int) -> dict[str, Any]:
-    """Asserts ``response`` is a problem with ``status`` and a title; returns its members."""
+    """Asserts ``response`` is a problem with ``status``, a title and a detail saying what went
+    wrong (every problem the service answers has one); returns its members."""
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == PROBLEM_JSON
     problem: dict[str, Any] = response.get_json()
@@ -22,6 +23,8 @@ def assert_problem(response: TestResponse, status: int) -> dict[str, Any]:
     assert problem["status"] == status
     assert isinstance(problem["title"], str)
     assert problem["title"]
+    assert isinstance(problem.get("detail"), str), problem
+    assert problem["detail"] != problem["title"], problem
     return problem
 
 
