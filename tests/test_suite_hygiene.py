@@ -114,3 +114,27 @@ def test_a_test_that_waits_forever_fails_within_the_stated_bound(
     assert "Timeout (>2.0s) from pytest-timeout" in ran.output, ran.output
     assert "threading.Event().wait()" in ran.output, "the failure does not show what it waited on"
     assert took < 30, f"the run took {took:.1f} s"
+
+
+def test_mutation_testing_scores_a_module_and_names_its_survivors(
+    baked: Baked, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(baked(helpers.ALL_OUT), project)
+    package = helpers.package_dir(project, helpers.ALL_OUT).name
+    # mutmut puts its mutated copy first on the path itself: nothing may point at src/.
+    env = helpers.clean_env()
+    # One module, as tox -e mutation -- "<package>.problems.*" would: enough to keep the
+    # configuration, mutmut and the report working together, in about a minute.
+    mutate = helpers.python("-m", "mutmut", "run", "--max-children", "2", f"{package}.problems.*")
+
+    ran = helpers.run(mutate, cwd=project, env=env, timeout=900)
+    report = helpers.run(helpers.python("-m", "tests.support.mutation"), cwd=project, env=env)
+
+    assert ran.returncode == 0, ran.output
+    assert report.returncode == 0, report.output
+    rows = {line.split()[0]: line.split()[1:] for line in report.stdout.splitlines() if line}
+    killed, survived, untested = (int(n) for n in rows[f"src/{package}/problems.py"][:3])
+    assert killed > 0, report.stdout
+    assert rows["all"][:3] == [str(killed), str(survived), str(untested)], report.stdout
+    assert report.stdout.count(f"  {package}.problems.") == survived, report.stdout
