@@ -31,14 +31,20 @@ def answers_for(ci: str, python_version: str = "3.12", **more: str) -> dict[str,
 
 
 def tox_labels(project: Path) -> dict[str, list[str]]:
-    """Every environment of the bake's tox.ini -> its labels."""
+    """Every environment of the bake's tox.ini -> its labels, with ``docker`` added for one that
+    passes the engine's settings through without the label (run by name, not by ``tox -m``)."""
     tox = configparser.ConfigParser(interpolation=None)
     tox.read(project / "tox.ini")
-    return {
-        section.removeprefix("testenv:"): tox[section].get("labels", "").split()
-        for section in tox.sections()
-        if section.startswith("testenv:")
-    }
+    labels = {}
+    for section in tox.sections():
+        if section.startswith("testenv:"):
+            env = tox[section]
+            given = env.get("labels", "").split()
+            reaches_engine = "DOCKER_*" in env.get("pass_env", "").split()
+            labels[section.removeprefix("testenv:")] = sorted(
+                {*given, *(["docker"] * reaches_engine)}
+            )
+    return labels
 
 
 def load(project: Path, ci: str) -> dict[str, Any]:
