@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -157,6 +158,16 @@ def test_ruff_clean(baked: Baked, answers: dict[str, str]) -> None:
     for command in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
         ran = helpers.run(helpers.python("-m", "ruff", *command), cwd=project)
         assert ran.returncode == 0, ran.output
+
+
+@BAKE
+def test_hadolint_clean(baked: Baked, answers: dict[str, str]) -> None:
+    """The Dockerfile passes hadolint with no finding, info level included (its user a number, so
+    that an orchestrator can verify it is not root)."""
+    project = baked(answers)
+    hadolint = str(Path(sys.executable).with_name("hadolint"))
+    ran = helpers.run([hadolint, "--failure-threshold", "info", "Dockerfile"], cwd=project)
+    assert ran.returncode == 0, ran.output
 
 
 @BAKE
