@@ -91,10 +91,11 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/unit/test_price_in_request.py",
         ],
     },
-    # The CI provider's file runs the tox environments as jobs; with ci=none there is none.
+    # The CI provider's file runs the tox environments as jobs, and its dependency bot's file keeps
+    # the pins fresh; with ci=none there is neither.
     "ci": {
-        "github": [".github/workflows/ci.yml"],
-        "gitlab": [".gitlab-ci.yml"],
+        "github": [".github/workflows/ci.yml", ".github/dependabot.yml"],
+        "gitlab": [".gitlab-ci.yml", "renovate.json"],
     },
 }
 

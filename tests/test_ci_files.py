@@ -298,7 +298,10 @@ def test_ci_files_integration_layer_split_in_groups(baked: Baked, ci: str) -> No
     (command,) = [c for c in commands(job, ci) if TOX_COMMAND.search(c)]
     if ci == "github":
         groups = job["strategy"]["matrix"]["group"]
-        assert "--group ${{ matrix.group }}" in command
+        # The matrix value reaches the script through the environment, never expanded inside it.
+        step = next(s for s in job["steps"] if TOX_COMMAND.search(s.get("run", "")))
+        assert step["env"]["GROUP"] == "${{ matrix.group }}"
+        assert '--group "$GROUP"' in command
         assert f"--splits {len(groups)} " in command
     else:
         groups = list(range(1, job["parallel"] + 1))
@@ -397,3 +400,22 @@ def test_ci_files_github_passes_zizmor(baked: Baked) -> None:
 
     assert zizmor(project) == {}
     assert set(zizmor(project, "--persona", "auditor")) <= {"informational"}
+
+
+# Each provider's dependency-update bot, and the schema check-jsonschema ships for its file.
+UPDATE_BOTS = {
+    "github": (".github/dependabot.yml", "vendor.dependabot"),
+    "gitlab": ("renovate.json", "vendor.renovate"),
+}
+
+
+@pytest.mark.parametrize("ci", PROVIDERS)
+def test_ci_files_a_dependency_bot_keeps_the_pins_fresh(baked: Baked, ci: str) -> None:
+    project = baked(answers_for(ci))
+    for provider, (relative, _schema) in UPDATE_BOTS.items():
+        assert (project / relative).is_file() == (provider == ci), relative
+    relative, schema = UPDATE_BOTS[ci]
+
+    ran = check_jsonschema(schema, project / relative)
+
+    assert ran.returncode == 0, ran.output

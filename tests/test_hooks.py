@@ -283,6 +283,7 @@ def test_unchosen_paths_all_in(post: ModuleType) -> None:
     assert answers["ci"] == "github"
     assert post.unchosen_paths(answers, post.PLAN) == [
         ".gitlab-ci.yml",
+        "renovate.json",
         "src/shop/dependencies/mariadb.py",
         "src/shop/dependencies/price_in_request.py",
         "tests/e2e/services/mariadb.py",
