@@ -55,6 +55,9 @@ def can_i_deploy_command(env: Mapping[str, str]) -> list[str]:
         "--pacticipant", SERVICE,
         "--version", version(env),
         "--to-environment", env.get("PACT_ENVIRONMENT", "production"),
+        # The providers' verification of a new pact may still be running: wait for it (up to two
+        # minutes) rather than fail on "unknown".
+        "--retry-while-unknown", "12", "--retry-interval", "10",
     ]  # fmt: skip
 
 

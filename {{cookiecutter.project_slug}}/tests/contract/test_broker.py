@@ -70,6 +70,7 @@ def test_can_i_deploy_asks_for_this_version_and_environment() -> None:
         "pact", "broker", "can-i-deploy",
         "--broker-base-url", "https://broker.example.test",
         "--pacticipant", SERVICE, "--version", "1a2b3c4", "--to-environment", "staging",
+        "--retry-while-unknown", "12", "--retry-interval", "10",
     ]  # fmt: skip
 
 
