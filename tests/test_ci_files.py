@@ -376,8 +376,9 @@ def test_ci_files_split_integration_layer_collects_every_test_once(baked: Baked)
     assert len(whole) > 10
 
 
-# A binary in a wheel: beside this interpreter, as pip installs it.
+# Binaries in wheels: beside this interpreter, as pip installs them.
 ZIZMOR = str(Path(sys.executable).with_name("zizmor"))
+ACTIONLINT = str(Path(sys.executable).with_name("actionlint"))
 
 
 def zizmor(project: Path, *args: str) -> Counter[str]:
@@ -392,14 +393,16 @@ def zizmor(project: Path, *args: str) -> Counter[str]:
     return Counter(finding["determinations"]["severity"].lower() for finding in findings)
 
 
-def test_ci_files_github_passes_zizmor(baked: Baked) -> None:
+def test_ci_files_github_passes_zizmor_and_actionlint(baked: Baked) -> None:
     """Pinned actions, no credentials left in checkouts, no expression inside a script, the
-    broker's token only in its environment: the default persona finds nothing, the auditor
-    nothing above informational."""
+    broker's token only in its environment: zizmor's default persona finds nothing, its auditor
+    nothing above informational; actionlint finds nothing."""
     project = baked(answers_for("github"))
 
     assert zizmor(project) == {}
     assert set(zizmor(project, "--persona", "auditor")) <= {"informational"}
+    linted = helpers.run([ACTIONLINT, CI_FILES["github"]], cwd=project, env=helpers.clean_env())
+    assert linted.returncode == 0, linted.output
 
 
 # Each provider's dependency-update bot, and the schema check-jsonschema ships for its file.
