@@ -8,6 +8,7 @@ seconds, and every answer's status and time is what is measured.
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import threading
 import time
@@ -76,9 +77,19 @@ def call(
 
 @dataclass
 class Service:
-    """The orders API of the stack."""
+    """The orders API of the stack: its replicas, each call to the next in turn, as a load
+    balancer would spread them."""
 
-    url: str
+    urls: list[str]
+    turns: Iterator[int] = field(default_factory=itertools.count)
+
+    @property
+    def url(self) -> str:
+        return self.urls[next(self.turns) % len(self.urls)]
+
+    def replica(self, index: int) -> Service:
+        """One replica alone (``index`` taken round the replicas)."""
+        return Service([self.urls[index % len(self.urls)]])
 
     def create(self, key: str | None = None, sku: str = "SKU-1") -> Answer:
         headers = {"Idempotency-Key": key} if key else {}
@@ -88,12 +99,15 @@ class Service:
         return call(self.url, "GET", path)
 
     def wait_ready(self, timeout: float = 30.0) -> Answer:
+        """Once every replica is ready: the last readiness answer (the first that was not 200,
+        if one stayed so for ``timeout``)."""
         deadline = time.monotonic() + timeout
-        while True:
-            answer = self.get("/readyz")
-            if answer.status == 200 or time.monotonic() > deadline:
-                return answer
-            time.sleep(0.1)
+        for url in self.urls:
+            while (answer := call(url, "GET", "/readyz")).status != 200:
+                if time.monotonic() > deadline:
+                    return answer
+                time.sleep(0.1)
+        return answer
 
 
 @dataclass
@@ -163,23 +177,26 @@ LOADS: list[Load] = []  # every load of the session, for the summary
 
 
 @contextmanager
-def load(service: Service, name: str, clients: int = 3, pause: float = 0.02) -> Iterator[Load]:
-    """Creates orders from ``clients`` threads (each key retried until answered 2xx or the
-    block ends) for as long as the block runs, then a little longer, so that the load spans the
-    whole fault and its recovery."""
+def load(service: Service, name: str, clients: int = 4, pause: float = 0.02) -> Iterator[Load]:
+    """Creates orders from ``clients`` threads, spread over the service's replicas (each key
+    retried, on its thread's replica, until answered 2xx or the block ends) for as long as the
+    block runs, then a little longer, so that the load spans the whole fault and its recovery."""
     record = Load(name)
     stop = threading.Event()
 
-    def client() -> None:
+    def client(replica: Service) -> None:
         key = uuid.uuid4().hex
         while not stop.is_set():
-            answer = service.create(key)
+            answer = replica.create(key)
             record.record(key, answer)
             if answer.status in (200, 201):
                 key = uuid.uuid4().hex
             stop.wait(pause)
 
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    threads = [
+        threading.Thread(target=client, args=(service.replica(index),), daemon=True)
+        for index in range(clients)
+    ]
     for thread in threads:
         thread.start()
     try:

@@ -53,7 +53,7 @@ def stack(
 
 @pytest.fixture(scope="session")
 def service(stack: Stack) -> Service:
-    return Service(stack.url)
+    return Service(stack.urls)
 
 
 @pytest.fixture(autouse=True)

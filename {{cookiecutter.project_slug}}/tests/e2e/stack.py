@@ -3,14 +3,16 @@ testcontainers' ``DockerCompose`` (``docker compose up --build --wait``), torn d
 volumes after a pass, a failure or an interruption.
 
 The stack is the project's own compose file plus an override made here (never a second copy of
-the stack): every port published on 127.0.0.1 only, on a port the engine picks; testcontainers'
-session label on every container, network and volume, so that Ryuk removes what a killed run
-left; and shorter timeouts, so that a failure scenario costs seconds. A unique project name
-(``COMPOSE_PROJECT_NAME``) keeps runs apart.
+the stack): every port published on 127.0.0.1 only, on a port chosen here; two replicas of the
+service, as production runs several behind a load balancer (each with its own connection pools
+and circuits), which the tests take in turn; testcontainers' session label on every container,
+network and volume, so that Ryuk removes what a killed run left; and shorter timeouts, so that a
+failure scenario costs seconds. A unique project name (``COMPOSE_PROJECT_NAME``) keeps runs apart.
 
 Faults are injected from outside, through the engine's API (docker-py, as testcontainers uses
-it): pause (a frozen process: connections are accepted, nothing answers), stop and start, and
-disconnecting a container from the stack's network.
+it): pause (a frozen process: connections are accepted, nothing answers), stop and start, kill,
+disconnecting a container from the stack's network, and starving one of CPU (so that a scenario
+can catch it in the middle of its work). A service's faults apply to its first replica.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from docker.errors import APIError
 from testcontainers.compose import DockerCompose
 
 from tests.support import docker
@@ -36,6 +39,10 @@ PROJECT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = "compose.yaml"
 APP = "app"
 APP_PORT = 8000
+APP_REPLICAS = 2
+# A starved container gets this share of one CPU: its work takes about a hundred times as long.
+STARVED_CPUS = 0.01
+CPU_PERIOD_MICROSECONDS = 100_000
 # Every request answers within this, whatever a dependency does: the service's promise.
 BOUND_SECONDS = 5.0
 # The part of the override every stack gets; each dependency's module adds its own.
@@ -44,6 +51,7 @@ SHARED_OVERRIDE: dict[str, Any] = {
         APP: {
             "environment": {"FLASK_READINESS_TIMEOUT_SECONDS": "1"},
             "healthcheck": {"interval": "1s"},
+            "deploy": {"replicas": APP_REPLICAS},
         }
     }
 }
@@ -74,6 +82,22 @@ def loopback_port() -> int:
     return port
 
 
+def loopback_ports(count: int, attempts: int = 50) -> range:
+    """``count`` consecutive ports free on 127.0.0.1 now: a range compose hands out to the
+    replicas of a service, one each (a restarted replica gets back the one left free)."""
+    for _ in range(attempts):
+        first = loopback_port()
+        ports = range(first, first + count)
+        with contextlib.ExitStack() as held:
+            try:
+                for port in ports:
+                    held.enter_context(socket.socket()).bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return ports
+    raise RuntimeError(f"no {count} consecutive free ports on 127.0.0.1")
+
+
 @dataclass
 class Stack:
     """The running stack: where its services answer, and the faults to inject into them (through
@@ -85,8 +109,12 @@ class Stack:
     ports: dict[tuple[str, int], int] = field(default_factory=dict)
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port(APP, APP_PORT)}"
+    def urls(self) -> list[str]:
+        """The service's replicas, each on its published port."""
+        return [
+            f"http://127.0.0.1:{replica.ports[f'{APP_PORT}/tcp'][0]['HostPort']}"
+            for replica in self.replicas(APP)
+        ]
 
     def environment(self, service: str) -> dict[str, str]:
         found: dict[str, str] = self.config["services"][service].get("environment") or {}
@@ -101,8 +129,22 @@ class Stack:
         return self.ports[(service, port)]
 
     def container(self, service: str) -> Any:
-        """docker-py's container of the service, running or not (untyped: Any)."""
+        """docker-py's container of the service (its first replica), running or not (untyped:
+        Any)."""
         return docker.client().containers.get(self.compose.get_container(service, True).ID)
+
+    def replicas(self, service: str) -> list[Any]:
+        """docker-py's containers of the service, running or not, in compose's order."""
+        found = docker.client().containers.list(
+            all=True,
+            filters={
+                "label": [
+                    f"com.docker.compose.project={self.project}",
+                    f"com.docker.compose.service={service}",
+                ]
+            },
+        )
+        return sorted(found, key=lambda c: int(c.labels["com.docker.compose.container-number"]))
 
     def exec(self, service: str, *command: str) -> str:
         stdout, _stderr, _code = self.compose.exec_in_container(list(command), service)
@@ -118,14 +160,8 @@ class Stack:
 
     # Faults, each undone by its context manager whatever happens inside.
 
-    @contextlib.contextmanager
-    def paused(self, service: str) -> Iterator[None]:
-        container = self.container(service)
-        container.pause()
-        try:
-            yield
-        finally:
-            container.unpause()
+    def paused(self, service: str) -> contextlib.AbstractContextManager[None]:
+        return frozen([self.container(service)])
 
     @contextlib.contextmanager
     def stopped(self, service: str) -> Iterator[None]:
@@ -145,6 +181,18 @@ class Stack:
         finally:
             # Back under its service name, which the others resolve it by.
             network.connect(container, aliases=[service])
+
+    @contextlib.contextmanager
+    def starved(self, container: Any) -> Iterator[None]:
+        """The container given a hundredth of a CPU: what it does takes a hundred times as long."""
+        container.update(
+            cpu_period=CPU_PERIOD_MICROSECONDS,
+            cpu_quota=int(CPU_PERIOD_MICROSECONDS * STARVED_CPUS),
+        )
+        try:
+            yield
+        finally:
+            container.update(cpu_quota=-1)
 
     def start(self, service: str) -> None:
         self.container(service).start()
@@ -166,16 +214,46 @@ class Stack:
         )  # fmt: skip
 
     def wait_healthy(self, service: str, timeout: float = 60) -> None:
-        container = self.container(service)
+        """Returns once every replica of the service runs and passes its health check."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        for replica in self.replicas(service):
+            while not running_and_healthy(replica):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{replica.name} is not healthy after {timeout:g} s")
+                time.sleep(0.2)
+
+
+def pause(container: Any, attempts: int = 10) -> None:
+    """Freezes the container. The engine refuses now and then ("unable to freeze") when a process
+    is being started in the container at that moment (a health check's), so it is asked again."""
+    for attempt in range(attempts):
+        try:
+            container.pause()
+            return
+        except APIError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def frozen(containers: list[Any]) -> Iterator[None]:
+    """The containers paused for the block; after it, those still paused carry on."""
+    for container in containers:
+        pause(container)
+    try:
+        yield
+    finally:
+        for container in containers:
             container.reload()
-            state = container.attrs["State"]
-            health = (state.get("Health") or {}).get("Status")
-            if state["Running"] and health in (None, "healthy"):
-                return
-            time.sleep(0.2)
-        raise TimeoutError(f"{service} is not healthy after {timeout:g} s")
+            if container.attrs["State"]["Paused"]:
+                container.unpause()
+
+
+def running_and_healthy(container: Any) -> bool:
+    container.reload()
+    state = container.attrs["State"]
+    return bool(state["Running"]) and (state.get("Health") or {}).get("Status") in (None, "healthy")
 
 
 def session_override(config: dict[str, Any], parts: list[Override]) -> Override:
@@ -202,7 +280,8 @@ def running(parts: list[Override], workdir: Path) -> Iterator[Stack]:
     project = project_name()
     saved = os.environ.copy()
     # DockerCompose runs compose with this process's environment.
-    os.environ.update(COMPOSE_PROJECT_NAME=project, APP_PORT=f"127.0.0.1:{loopback_port()}")
+    ports = loopback_ports(APP_REPLICAS)
+    os.environ.update(COMPOSE_PROJECT_NAME=project, APP_PORT=f"127.0.0.1:{ports[0]}-{ports[-1]}")
     config = DockerCompose(context=PROJECT, compose_file_name=COMPOSE_FILE).get_config()
     override = workdir / "compose.e2e.json"  # JSON is YAML: compose reads it as an override
     override.write_text(json.dumps(session_override(config, parts), indent=2))

@@ -1,22 +1,26 @@
 """Events of the stack, seen on a queue of the test's own: exactly one ``order.created`` per order
-created, published by the relay worker; with the broker stopped or cut off, orders are still
+created, published by the relay workers; with the broker stopped or cut off, orders are still
 accepted at their usual latency, and once it is back every waiting event is published within a
 few seconds without any further request, each order under one ``message_id`` (delivery is at
-least once: a publish cut off by the broker going down may arrive again, under the same id)."""
+least once: a publish cut off by the broker going down may arrive again, under the same id).
+
+A relay killed in the middle of a batch leaves the batch to the others (or to itself, restarted,
+where it runs alone): only what it had published before it died is published again."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from tests.e2e.client import Service
+from tests.e2e.client import Service, eventually
 from tests.e2e.outages import outage_under_load
 from tests.e2e.services.rabbitmq import EventQueue
-from tests.e2e.stack import Stack
+from tests.e2e.stack import Query, Stack, frozen, pause
 
 BROKER = "rabbitmq"
 # Usual latency of a create, with margin for a loaded machine: the request never waits on the broker.
@@ -24,6 +28,14 @@ USUAL_SECONDS = 1.5
 # How soon the waiting events must be out once the broker accepts connections again (the relay
 # polls every 0.1 s here; the rest is the backlog itself, a few hundred events).
 PUBLISHED_WITHIN_SECONDS = 3.0
+RELAY = "relay"
+# Orders created while every relay is frozen: fewer than a batch (BROKER_RELAY_BATCH, 100), so
+# that the first relay to poll claims them all.
+BACKLOG = 30
+# How long the other relays poll while the first one holds its claim (each polls every 0.1 s).
+CLAIM_HELD_SECONDS = 1.0
+# A relay killed: the others take over within a poll; one alone is restarted first.
+TAKEN_OVER_WITHIN_SECONDS = 15.0
 
 
 def ids_and_message_ids(messages: list[Any]) -> tuple[list[int], list[str]]:
@@ -72,4 +84,68 @@ def test_orders_are_accepted_without_the_broker_and_announced_once_it_is_back(
     print(
         f"\n{BROKER} {kind}: {len(accepted)} events out {took:.2f} s after it accepted again"
         f" ({redelivered} redelivered)"
+    )
+
+
+def create_backlog(service: Service, count: int) -> list[int]:
+    """The ids of ``count`` orders created at once, sorted."""
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: service.create(), range(count)))
+    assert {answer.status for answer in answers} == {201}, answers
+    return sorted(answer.body["id"] for answer in answers)
+
+
+def last_event(query: Query) -> int:
+    return int(query("SELECT COALESCE(MAX(id), 0) FROM outbox")[0][0])
+
+
+def marked_published(query: Query, after: int) -> int:
+    sql = f"SELECT COUNT(*) FROM outbox WHERE id > {int(after)} AND published_at IS NOT NULL"  # noqa: S608
+    return int(query(sql)[0][0])
+
+
+def restore(container: Any) -> None:
+    container.reload()
+    if container.attrs["State"]["Paused"]:
+        container.unpause()
+    if not container.attrs["State"]["Running"]:
+        container.start()
+
+
+def test_a_relay_killed_in_the_middle_of_a_batch_leaves_it_to_another(
+    stack: Stack, service: Service, event_queue: EventQueue, database_query: Query
+) -> None:
+    first, *others = stack.replicas(RELAY)
+    since = last_event(database_query)
+    try:
+        with frozen(others):
+            with stack.starved(first):  # slow enough to be caught in the middle of a batch
+                with frozen([first]):
+                    created = create_backlog(service, BACKLOG)
+                eventually(lambda: event_queue.waiting() > 0, timeout=10, interval=0.02)
+                pause(first)
+            in_the_middle = marked_published(database_query, since)
+        time.sleep(CLAIM_HELD_SECONDS)  # the others poll, with the batch still claimed
+        held = event_queue.drain()
+        first.kill()
+        if not others:
+            first.start()
+        rest = event_queue.take(BACKLOG, timeout=TAKEN_OVER_WITHIN_SECONDS)
+    finally:
+        restore(first)
+        stack.wait_healthy(RELAY)
+
+    assert in_the_middle == 0, "the relay's batch was committed before it could be killed in it"
+    _, held_message_ids = ids_and_message_ids(held)
+    # While the first relay held its claim, the others published none of its rows.
+    assert 0 < len(held) < BACKLOG, f"{len(held)} published of a claimed batch of {BACKLOG}"
+    assert len(set(held_message_ids)) == len(held), "published twice while claimed"
+    ids, message_ids = ids_and_message_ids(held + rest)
+    announced = dict(zip(message_ids, ids, strict=True))
+    assert sorted(announced.values()) == created, "each order under one message_id, none missing"
+    again = [message_id for message_id, n in Counter(message_ids).items() if n > 1]
+    assert set(again) <= set(held_message_ids), "published again beyond the killed batch"
+    print(
+        f"\n{RELAY} killed after {len(held)} of its batch of {BACKLOG}: {len(others)} other(s)"
+        f" published {len(rest)}, {len(again)} of them again under the same message_id"
     )

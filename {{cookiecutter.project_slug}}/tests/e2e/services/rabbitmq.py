@@ -83,6 +83,13 @@ class EventQueue:
         time.sleep(0.3)
         return received + self.drain()
 
+    def waiting(self) -> int:
+        """How many messages wait in the queue now (none consumed)."""
+        with self._connection() as connection:
+            declared = self.queue(connection.default_channel).queue_declare(passive=True)
+        count: int = declared.message_count
+        return count
+
     def wait_accepting(self) -> None:
         """Returns once the broker accepts connections (its health check passes earlier)."""
         with self._connection():
