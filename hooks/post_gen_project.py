@@ -137,6 +137,8 @@ def next_steps(answers: dict[str, str]) -> str:
     lines = [
         f"Baked {answers['project_slug']}. Next:",
         f"  cd {answers['project_slug']}",
+        # Systems that refuse installs outside a virtualenv (PEP 668) take these as they are.
+        "  python3 -m venv .venv && . .venv/bin/activate",
         "  python -m pip install tox",
         "  tox -m fast        # lint, types, unit and contract tests: no Docker, seconds",
         "  tox -m docker      # integration and whole-stack tests (Docker)",

@@ -358,6 +358,12 @@ def test_next_steps(post: ModuleType, answers: dict[str, str]) -> None:
     }
     steps = post.next_steps(full)
     assert "  cd my-shop" in steps
+    # Every install goes into a virtualenv made first (PEP 668 refuses them elsewhere).
+    lines = steps.splitlines()
+    made = next(i for i, line in enumerate(lines) if "-m venv .venv" in line)
+    activated = lines[made].split("&&")[-1].strip()
+    assert activated == ". .venv/bin/activate"
+    assert all(i > made for i, line in enumerate(lines) if "pip install" in line)
     assert "flask --app my_shop run" in steps
     assert "tox -m fast" in steps
     assert "tox -m docker" in steps

@@ -124,7 +124,10 @@ def _order_paths() -> dict[str, Any]:
                 "summary": "Read an order",
                 "parameters": [ORDER_ID],
                 "responses": {
-                    "200": {"description": "The order", "content": _json("OrderOut")},
+                    "200": {
+                        "description": "The order",
+                        "content": _json("OrderOut"),
+                    },
                     "404": _problem("No such order"),
                     "503": _problem(DATABASE_DOWN),
                 },
@@ -136,7 +139,10 @@ def _order_paths() -> dict[str, Any]:
                 "summary": "Cancel an order",
                 "parameters": [ORDER_ID],
                 "responses": {
-                    "200": {"description": "The cancelled order", "content": _json("OrderOut")},
+                    "200": {
+                        "description": "The cancelled order",
+                        "content": _json("OrderOut"),
+                    },
                     "404": _problem("No such order"),
                     "409": _problem("Already cancelled, or changed meanwhile"),
                     "503": _problem(DATABASE_DOWN),
@@ -168,7 +174,10 @@ def _list_orders() -> dict[str, Any]:
         "summary": "List orders by id, a page at a time",
         "parameters": query_parameters(PageQuery),
         "responses": {
-            "200": {"description": "A page of orders", "content": _json("OrderPageOut")},
+            "200": {
+                "description": "A page of orders",
+                "content": _json("OrderPageOut"),
+            },
             "422": _problem("Invalid query"),
             "503": _problem(DATABASE_DOWN),
         },
@@ -181,7 +190,11 @@ def _service_paths() -> dict[str, Any]:
             "get": {
                 "operationId": "liveness",
                 "summary": "Liveness",
-                "responses": {"200": {"description": "Alive"}},
+                "responses": {
+                    "200": {
+                        "description": "Alive",
+                    }
+                },
             }
         },
         "/readyz": {
@@ -189,7 +202,9 @@ def _service_paths() -> dict[str, Any]:
                 "operationId": "readiness",
                 "summary": "Readiness of every configured dependency",
                 "responses": {
-                    "200": {"description": "Ready"},
+                    "200": {
+                        "description": "Ready",
+                    },
                     "503": _problem("A dependency is down; the body names it"),
                 },
             }
@@ -198,7 +213,11 @@ def _service_paths() -> dict[str, Any]:
             "get": {
                 "operationId": "openapi",
                 "summary": "This document",
-                "responses": {"200": {"description": "OpenAPI"}},
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI",
+                    }
+                },
             }
         },
     }

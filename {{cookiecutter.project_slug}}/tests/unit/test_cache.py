@@ -8,6 +8,7 @@ from typing import Any
 
 import fakeredis
 import pytest
+import redis
 import sqlalchemy as sa
 from flask import Flask
 
@@ -19,6 +20,17 @@ from tests.support.apps import MakeApp, engine_of
 @pytest.fixture
 def app(make_app: MakeApp) -> Flask:
     return make_app(CACHE_TTL_SECONDS=45)
+
+
+def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+
+
+def connection_error(server: fakeredis.FakeServer) -> str:
+    """What a client of the (disconnected) server is told."""
+    with pytest.raises(redis.ConnectionError) as raised:
+        fakeredis.FakeRedis(server=server).ping()
+    return str(raised.value)
 
 
 def cached(fake_redis: fakeredis.FakeRedis, key: str) -> Any:
@@ -94,16 +106,20 @@ def test_unknown_order_is_not_cached(orders: Orders, fake_redis: fakeredis.FakeR
 
 
 def test_an_unreadable_entry_is_replaced_by_the_database_copy(
-    orders: Orders, fake_redis: fakeredis.FakeRedis
+    orders: Orders, fake_redis: fakeredis.FakeRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
     order_id = orders.created_id("SOUND")
     fake_redis.set(OrderCache.key(order_id), b"{cut short")
 
-    response = orders.get(order_id)
+    with caplog.at_level(logging.WARNING):
+        response = orders.get(order_id)
 
     assert response.status_code == 200
     assert response.get_json()["sku"] == "SOUND"
     assert cached(fake_redis, OrderCache.key(order_id))["sku"] == "SOUND"
+    assert warnings(caplog) == [
+        f"unreadable cache entry for order {order_id}, read from the database"
+    ]
 
 
 def test_reads_come_from_the_database_when_redis_is_down(
@@ -117,19 +133,26 @@ def test_reads_come_from_the_database_when_redis_is_down(
 
     assert response.status_code == 200
     assert response.get_json()["sku"] == "STORED"
-    assert any("cache read failed" in record.getMessage() for record in caplog.records)
+    cause = connection_error(fake_redis_server)
+    # What an operator reads: each failure, and why.
+    assert warnings(caplog) == [
+        f"cache read failed, reading from the database: {cause}",
+        f"cache write failed: {cause}",
+    ]
 
 
 def test_cancel_succeeds_when_redis_is_down(
-    orders: Orders, fake_redis_server: fakeredis.FakeServer
+    orders: Orders, fake_redis_server: fakeredis.FakeServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     order_id = orders.created_id()
     fake_redis_server.connected = False
 
-    response = orders.cancel(order_id)
+    with caplog.at_level(logging.WARNING):
+        response = orders.cancel(order_id)
 
     assert response.status_code == 200
     assert response.get_json()["status"] == "cancelled"
+    assert f"cache invalidation failed: {connection_error(fake_redis_server)}" in warnings(caplog)
 
 
 def test_without_a_redis_url_reads_go_to_the_database(

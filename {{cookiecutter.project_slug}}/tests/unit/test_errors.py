@@ -47,6 +47,7 @@ def test_method_not_allowed_names_the_allowed_ones(client: FlaskClient) -> None:
     assert_problem(response, 405)
     assert "GET" in response.headers["Allow"].split(", ")
     assert "DELETE" not in response.headers["Allow"]
+    assert "Allow" not in client.get("/nowhere").headers  # only a 405 names methods
 
 
 def test_invalid_fields_are_listed_with_a_message_each(client: FlaskClient) -> None:
@@ -78,7 +79,9 @@ def test_database_outage_is_a_503_problem_that_hides_its_cause(
     problem = assert_problem(response, 503)
     assert problem["detail"] == "The database did not answer; try again shortly."
     assert "sqlite" not in response.get_data(as_text=True).lower()
-    assert any("database unavailable" in record.getMessage() for record in caplog.records)
+    # The cause goes to the service's log instead, under its module's logger.
+    [logged] = [record.getMessage() for record in caplog.records if record.name == db.__name__]
+    assert logged.startswith("database unavailable: (sqlite3.OperationalError) unable to open")
 
 
 def test_unexpected_failure_is_a_500_problem_that_hides_its_cause(
@@ -95,7 +98,10 @@ def test_unexpected_failure_is_a_500_problem_that_hides_its_cause(
     problem = assert_problem(response, 500)
     assert problem["detail"] == "The service failed unexpectedly."
     assert "secret" not in response.get_data(as_text=True)
-    assert any(record.exc_info for record in caplog.records), "the cause is logged instead"
+    # The cause is logged instead, with its traceback.
+    [logged] = [record for record in caplog.records if record.exc_info]
+    assert logged.getMessage() == "unhandled error"
+    assert str(logged.exc_info[1]) == "secret internals"  # type: ignore[index]
 
 
 def test_a_database_that_cannot_answer_is_a_503_problem_not_a_500(

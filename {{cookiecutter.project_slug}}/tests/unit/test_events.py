@@ -5,7 +5,9 @@ touches the broker, and a broker outage loses no order and no event."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,9 +23,16 @@ from kombu.exceptions import OperationalError
 from {{ cookiecutter.package_name }} import db
 from {{ cookiecutter.package_name }}.dependencies import events
 from {{ cookiecutter.package_name }}.dependencies.events import OutboxMessage
-from tests.support.api import Orders
+from tests.support.api import Orders, order_body
 from tests.support.apps import MakeApp, assert_degraded, count_rows, engine_of
 from tests.unit.fakes.events import Broker
+
+# The message's own properties besides its timestamp (AMQP basic properties).
+PROPERTIES = ("message_id", "type", "app_id", "delivery_mode")
+
+
+def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
 
 
 def outbox(app: Flask) -> list[dict[str, Any]]:
@@ -151,6 +160,55 @@ def test_a_relay_pass_while_the_broker_is_down_publishes_nothing_and_keeps_the_e
     assert fake_broker.messages() == []
 
 
+def test_an_event_goes_out_persistent_and_saying_what_it_is(
+    app: Flask, orders: Orders, fake_broker: Broker
+) -> None:
+    before = int(time.time())
+    orders.create()
+
+    relay(app)
+
+    [message] = fake_broker.messages()
+    [event] = outbox(app)
+    # Persistent (delivery mode 2): it outlives a broker restart in a durable queue.
+    assert (message.content_type, message.content_encoding) == ("application/json", "utf-8")
+    assert {name: message.properties.get(name) for name in PROPERTIES} == {
+        "message_id": event["message_id"],
+        "type": "order.created",
+        "app_id": "{{ cookiecutter.project_slug }}",
+        "delivery_mode": 2,
+    }
+    assert before <= message.properties["timestamp"] <= time.time()
+
+
+def test_every_publish_is_bounded_by_the_broker_timeout(
+    make_app: MakeApp, fake_broker: Broker
+) -> None:
+    app = make_app(BROKER_TIMEOUT_SECONDS=0.75)
+    app.test_client().post("/orders", json=order_body())
+
+    with mock.patch.object(Producer, "publish", autospec=True) as publish:
+        assert relay(app) == 1
+
+    [(_, kwargs)] = publish.call_args_list
+    assert (kwargs["timeout"], kwargs["confirm_timeout"]) == (0.75, 0.75)
+    assert [exchange.name for exchange in kwargs["declare"]] == [app.config["BROKER_EXCHANGE"]]
+
+
+def test_a_pass_the_broker_cuts_short_logs_how_many_events_wait_and_why(
+    app: Flask, orders: Orders, fake_broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    for _ in range(3):
+        orders.create()
+
+    with broker_taking_only(1), caplog.at_level(logging.WARNING, logger=events.__name__):
+        relay(app)
+
+    assert warnings(caplog) == [
+        "broker unavailable, 2 event(s) wait in the outbox: publish not confirmed"
+    ]
+
+
 def test_a_relay_pass_marks_only_what_the_broker_took_and_leaves_the_rest_waiting(
     app: Flask, orders: Orders, fake_broker: Broker
 ) -> None:
@@ -216,7 +274,31 @@ def test_on_sqlite_there_are_no_row_locks_to_claim_with() -> None:
     assert "FOR UPDATE" not in statement
 
 
-def test_the_worker_polls_until_stopped_and_outlives_a_failing_pass() -> None:
+class Stop(threading.Event):
+    """A stop event that records each pause the worker takes on it, and takes none."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pauses: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.pauses.append(timeout)
+        return self.is_set()
+
+
+def test_the_worker_runs_the_passes_asked_pausing_only_after_one_that_found_nothing() -> None:
+    outcomes = [5, 0, 3, 0]
+    stop = Stop()
+
+    published = events.run_worker(lambda: outcomes.pop(0), interval=0.25, stop=stop, passes=4)
+
+    assert (published, outcomes) == (8, [])
+    assert stop.pauses == [0.25, 0.25]
+
+
+def test_the_worker_polls_until_stopped_and_outlives_a_failing_pass(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     outcomes: list[int | Exception] = [0, RuntimeError("database down"), 2, 0]
     stop = threading.Event()
 
@@ -228,8 +310,25 @@ def test_the_worker_polls_until_stopped_and_outlives_a_failing_pass() -> None:
             raise outcome
         return outcome
 
-    assert events.run_worker(relay_pass, interval=0.001, stop=stop) == 2
+    with caplog.at_level(logging.WARNING, logger=events.__name__):
+        assert events.run_worker(relay_pass, interval=0.001, stop=stop) == 2
+
     assert outcomes == []
+    assert warnings(caplog) == ["relay pass failed, retrying: database down"]
+
+
+def test_a_worker_pass_publishes_at_most_the_configured_batch(
+    make_app: MakeApp, fake_broker: Broker
+) -> None:
+    app = make_app(BROKER_RELAY_BATCH=2)
+    for _ in range(3):
+        app.test_client().post("/orders", json=order_body())
+
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["events", "worker", "--passes", "1"])
+
+    assert "published 2 event(s)" in result.output
+    assert len(fake_broker.messages()) == 2
 
 
 def test_the_worker_command_publishes_what_waits_and_beats_after_each_pass(

@@ -1,4 +1,5 @@
-"""The OpenAPI document: valid, served, and listing exactly the routes the app has."""
+"""The OpenAPI document: valid, served, listing exactly the routes the app has, and describing
+each answer the app gives (status, media type, body) and each request it takes."""
 
 from __future__ import annotations
 
@@ -10,10 +11,16 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from openapi_schema_validator import OAS31Validator
+from openapi_schema_validator import validate as validate_instance
 from openapi_spec_validator import validate
+from pydantic import BaseModel, Field
+from werkzeug.test import TestResponse
 
 from {{ cookiecutter.package_name }} import schemas
-from {{ cookiecutter.package_name }}.openapi import REF, document
+from {{ cookiecutter.package_name }}.openapi import REF, document, query_parameters
+from {{ cookiecutter.package_name }}.orders import IDEMPOTENCY_HEADER
+from tests.support.api import Orders, order_body
 from tests.support.problems import REJECTED_BY_AN_OPERATION
 
 UNDOCUMENTED_METHODS = {"HEAD", "OPTIONS"}
@@ -88,23 +95,6 @@ def test_new_order_schema_requires_what_the_api_reports_missing(client: FlaskCli
     assert sorted(schema["required"]) == sorted(error["field"] for error in problem["errors"])
 
 
-def test_every_rejection_of_an_operation_is_documented_for_it(
-    app: Flask, client: FlaskClient
-) -> None:
-    undocumented = []
-    for name, method, path, options, status in REJECTED_BY_AN_OPERATION:
-        rule, _ = app.url_map.bind("localhost").match(urlsplit(path).path, method, return_rule=True)
-        operation = document()["paths"][openapi_path(rule.rule)][method.lower()]
-
-        response = client.open(path, method=method, **options)
-
-        assert response.status_code == status, name
-        if str(status) not in operation["responses"]:
-            undocumented.append(f"{name}: {method} {path} -> {status}")
-
-    assert undocumented == []
-
-
 def test_every_operation_on_orders_documents_a_database_outage(app: Flask) -> None:
     operations = [
         (path, method, document()["paths"][path][method])
@@ -131,3 +121,142 @@ def test_the_idempotency_key_is_documented_as_validated() -> None:
 
     assert key["schema"] == {"type": "string", "minLength": 1, "maxLength": 64}
     assert "400" in document()["paths"]["/orders"]["post"]["responses"]
+
+
+# The names client generators give their methods: renaming one breaks every generated client.
+OPERATION_IDS = {
+    ("post", "/orders"): "createOrder",
+    ("get", "/orders"): "listOrders",
+    ("get", "/orders/{order_id}"): "getOrder",
+    ("post", "/orders/{order_id}/cancel"): "cancelOrder",
+    ("get", "/healthz"): "liveness",
+    ("get", "/readyz"): "readiness",
+    ("get", "/openapi.json"): "openapi",
+}
+
+
+def assert_documented(spec: dict[str, Any], method: str, path: str, answer: TestResponse) -> None:
+    """The answer's status is documented for the operation and, where the document gives its
+    content, the answer has one of those media types and a body its schema accepts."""
+    responses = spec["paths"][path][method.lower()]["responses"]
+    where = f"{method} {path} -> {answer.status_code}"
+    assert str(answer.status_code) in responses, where
+    content = responses[str(answer.status_code)].get("content")
+    if content is None:
+        return
+    assert answer.mimetype in content, where
+    assert_valid(spec, content[answer.mimetype]["schema"], answer.get_json())
+
+
+def assert_valid(spec: dict[str, Any], schema: dict[str, Any], instance: Any) -> None:
+    """``instance`` is valid against ``schema``, a reference into the document's components."""
+    assert set(schema) == {"$ref"}, schema
+    validate_instance(instance, {**schema, "components": spec["components"]}, cls=OAS31Validator)
+
+
+def test_every_answer_is_the_response_the_document_gives(
+    client: FlaskClient, orders: Orders
+) -> None:
+    spec = document()
+    created = orders.create(key="documented")
+    order_id = created.get_json()["id"]
+    answers = [
+        ("POST", "/orders", created),
+        ("POST", "/orders", orders.create(key="documented")),
+        ("GET", "/orders/{order_id}", orders.get(order_id)),
+        ("GET", "/orders", orders.page()),
+        ("POST", "/orders/{order_id}/cancel", orders.cancel(order_id)),
+        ("GET", "/healthz", client.get("/healthz")),
+        ("GET", "/readyz", client.get("/readyz")),
+        ("GET", "/openapi.json", client.get("/openapi.json")),
+    ]
+
+    assert [answer.status_code for _, _, answer in answers] == [201] + [200] * 7
+    for method, path, answer in answers:
+        assert_documented(spec, method, path, answer)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "options", "status"),
+    [case[1:] for case in REJECTED_BY_AN_OPERATION],
+    ids=[case[0] for case in REJECTED_BY_AN_OPERATION],
+)
+def test_every_rejection_is_the_problem_the_document_gives(
+    app: Flask, client: FlaskClient, method: str, path: str, options: dict[str, Any], status: int
+) -> None:
+    rule, _ = app.url_map.bind("localhost").match(urlsplit(path).path, method, return_rule=True)
+
+    answer = client.open(path, method=method, **options)
+
+    assert answer.status_code == status
+    assert_documented(document(), method, openapi_path(rule.rule), answer)
+
+
+def test_the_request_body_is_documented_as_the_service_takes_it(client: FlaskClient) -> None:
+    spec = document()
+    operation = spec["paths"]["/orders"]["post"]
+    [key] = operation["parameters"]
+    body = operation["requestBody"]
+
+    assert_valid(spec, body["content"]["application/json"]["schema"], order_body())
+    # Required as the service requires them: a body always, an idempotency key never.
+    assert body["required"] is True
+    assert client.post("/orders", content_type="application/json").status_code == 400
+    assert (key["name"], key["in"], key["required"]) == (IDEMPOTENCY_HEADER, "header", False)
+    assert client.post("/orders", json=order_body()).status_code == 201
+
+
+def test_operation_ids_are_the_names_clients_generate_from() -> None:
+    found = {
+        (method, path): operation["operationId"]
+        for path, operations in document()["paths"].items()
+        for method, operation in operations.items()
+    }
+
+    assert found == OPERATION_IDS
+
+
+def test_every_link_leads_to_an_operation_with_the_parameters_it_fills() -> None:
+    spec = document()
+    operations = {
+        operation["operationId"]: operation
+        for operations in spec["paths"].values()
+        for operation in operations.values()
+    }
+    links = [
+        (response["content"]["application/json"]["schema"], link)
+        for operation in operations.values()
+        for response in operation["responses"].values()
+        for link in response.get("links", {}).values()
+    ]
+
+    assert links
+    for schema, link in links:
+        target = operations[link["operationId"]]
+        assert set(link["parameters"]) <= {p["name"] for p in target["parameters"]}, link
+        # Each value is a member of the response the link starts from.
+        model = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+        for expression in link["parameters"].values():
+            assert expression.removeprefix("$response.body#/") in model["properties"], link
+
+
+class Needs(BaseModel):
+    needed: int = Field(ge=1)
+    optional: str = "x"
+
+
+def test_query_parameters_say_which_are_required_and_keep_each_constraint() -> None:
+    parameters = {parameter["name"]: parameter for parameter in query_parameters(Needs)}
+
+    assert parameters["needed"] == {
+        "name": "needed",
+        "in": "query",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+    assert parameters["optional"] == {
+        "name": "optional",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "default": "x"},
+    }

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 import requests
 import responses
+import urllib3
 from flask import Flask
+from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 
 from tests.support.api import Orders, order_body
 from tests.support.apps import MakeApp, assert_degraded, assert_invalid_field, count_rows
@@ -45,6 +47,13 @@ def test_order_is_priced_by_the_upstream(
     order = response.get_json()
     assert (order["unit_price"], order["total"], order["currency"]) == ("7.25", "29.00", "USD")
     assert [call.request.url for call in upstream.calls] == [PRICE_URL]
+    # Bounded: the connect and read timeouts the settings give (responses keeps what the
+    # request was sent with on it, untyped).
+    sent_with = upstream.calls[0].request.req_kwargs  # type: ignore[attr-defined]
+    assert sent_with["timeout"] == (
+        app.config["PRICING_CONNECT_TIMEOUT_SECONDS"],
+        app.config["PRICING_READ_TIMEOUT_SECONDS"],
+    )
     assert count_rows(app, "orders") == 1
 
 
@@ -114,13 +123,20 @@ def test_a_client_error_from_the_upstream_is_502_and_not_retried(
     assert len(upstream.calls) == 1
 
 
+POOL = urllib3.HTTPConnectionPool("pricing.test")
+
+
 @pytest.mark.parametrize(
     "timeout",
     [
         requests.exceptions.ReadTimeout("read timed out"),
         requests.exceptions.ConnectTimeout("connect timed out"),
+        # A read timeout that used up the retries, as requests raises it.
+        requests.exceptions.ConnectionError(
+            MaxRetryError(POOL, "/prices/SKU-1", ReadTimeoutError(POOL, "/prices/SKU-1", "slow"))
+        ),
     ],
-    ids=["read", "connect"],
+    ids=["read", "connect", "read-after-retries"],
 )
 def test_upstream_timeout_is_504(
     app: Flask, orders: Orders, upstream: responses.RequestsMock, timeout: Exception

@@ -48,9 +48,9 @@ class OrderCache:
         try:
             document: dict[str, Any] = json.loads(raw)
         except ValueError:
-            # Written by something else, or cut short: not worth failing a read over.
+            # Written by something else, or cut short: not worth failing a read over (the read
+            # through writes the database's copy over it).
             logger.warning("unreadable cache entry for order %s, read from the database", order_id)
-            self.invalidate(order_id)
             return None
         return document
 
