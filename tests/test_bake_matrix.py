@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import configparser
 import json
+import os
+import re
+import shutil
+import subprocess
 import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -117,6 +122,56 @@ def test_compose_services_follow_answers(baked: Baked, answers: dict[str, str]) 
         assert compose["services"][service]["image"].startswith("${"), service
     python_image = f"python:{answers['python_version']}-slim"
     assert python_image in app["build"]["args"]["PYTHON_IMAGE"]
+
+
+# What a dependency's image may add back after dropping every capability: its entrypoint starts as
+# root to hand its data directory to its own user, then switches to it.
+DROPS_ROOT = {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"}
+# A credential written into compose.yaml rather than taken from the environment: a password in a
+# URL's user part, or a password variable, that is not a ${...} reference.
+INLINE_CREDENTIAL = re.compile(
+    r"://[^/@\s:]+:(?!\$\{)[^@\s]+@|(?<!RANDOM_ROOT_)(PASSWORD|_PASS|AUTH): +(?!\$\{)"
+)
+
+
+def compose_config(project: Path) -> dict[str, Any]:
+    """The stack as ``docker compose config`` resolves it with ``.env.example``'s values, which
+    must supply every variable compose.yaml requires (it needs the CLI, not an engine)."""
+    docker = shutil.which("docker")
+    if docker is None:
+        reason = "no docker CLI on PATH"
+        if os.environ.get("REQUIRE_DOCKER") == "1":
+            pytest.fail(f"REQUIRE_DOCKER=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    ran = subprocess.run(
+        [docker, "compose", "--env-file", ".env.example", "config", "--format", "json"],
+        cwd=project, capture_output=True, text=True, timeout=120, check=False,
+        env=helpers.clean_env(),
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    config: dict[str, Any] = json.loads(ran.stdout)
+    return config
+
+
+@BAKE
+def test_compose_stack_is_hardened(baked: Baked, answers: dict[str, str]) -> None:
+    project = baked(answers)
+    services = compose_config(project)["services"]
+
+    published = {name: service["ports"] for name, service in services.items() if "ports" in service}
+    assert {
+        name: [(p["host_ip"], p["published"]) for p in ports] for name, ports in published.items()
+    } == {"app": [("127.0.0.1", "8000")]}
+    for name, service in services.items():
+        assert service.get("read_only") is True, name
+        assert "/tmp" in service.get("tmpfs", []), name
+        assert service.get("cap_drop") == ["ALL"], name
+        assert set(service.get("cap_add", [])) <= DROPS_ROOT, name
+        assert "no-new-privileges:true" in service.get("security_opt", []), name
+        assert int(service["mem_limit"]) > 0, name
+        assert service["pids_limit"] > 0, name
+    text = (project / "compose.yaml").read_text(encoding="utf-8")
+    assert [line for line in text.splitlines() if INLINE_CREDENTIAL.search(line)] == []
 
 
 @BAKE

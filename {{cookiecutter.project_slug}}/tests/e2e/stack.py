@@ -7,7 +7,8 @@ the stack): every port published on 127.0.0.1 only, on a port chosen here; two r
 service, as production runs several behind a load balancer (each with its own connection pools
 and circuits), which the tests take in turn; testcontainers' session label on every container,
 network and volume, so that Ryuk removes what a killed run left; and shorter timeouts, so that a
-failure scenario costs seconds. A unique project name (``COMPOSE_PROJECT_NAME``) keeps runs apart.
+failure scenario costs seconds. A unique project name (``COMPOSE_PROJECT_NAME``) keeps runs apart,
+and every credential compose.yaml requires is made anew for the run.
 
 Faults are injected from outside, through the engine's API (docker-py, as testcontainers uses
 it): pause (a frozen process: connections are accepted, nothing answers), stop and start, kill,
@@ -21,6 +22,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import socket
 import subprocess
 import time
@@ -55,6 +57,9 @@ SHARED_OVERRIDE: dict[str, Any] = {
         }
     }
 }
+
+# A variable compose.yaml requires (``${NAME:?...}``): the stack's credentials.
+REQUIRED_VARIABLE = re.compile(r"\$\{([A-Z][A-Z0-9_]*):\?")
 
 Override = dict[str, Any]
 # A SQL query run inside the stack's database service: its rows, each a list of column texts.
@@ -267,6 +272,13 @@ def session_override(config: dict[str, Any], parts: list[Override]) -> Override:
     return merged(labelled, SHARED_OVERRIDE, *parts)
 
 
+def credentials() -> dict[str, str]:
+    """A value made for this run for each variable compose.yaml requires, unless the environment
+    sets it (letters and digits: they go into URLs)."""
+    required = set(REQUIRED_VARIABLE.findall((PROJECT / COMPOSE_FILE).read_text(encoding="utf-8")))
+    return {name: secrets.token_hex(16) for name in sorted(required) if name not in os.environ}
+
+
 def project_name() -> str:
     """Unique per run: from ``TEST_RUN_ID`` when a caller wants to find what the run made."""
     given = re.sub(r"[^a-z0-9_-]", "-", os.environ.get("TEST_RUN_ID", "").lower())
@@ -282,6 +294,7 @@ def running(parts: list[Override], workdir: Path) -> Iterator[Stack]:
     # DockerCompose runs compose with this process's environment.
     ports = loopback_ports(APP_REPLICAS)
     os.environ.update(COMPOSE_PROJECT_NAME=project, APP_PORT=f"127.0.0.1:{ports[0]}-{ports[-1]}")
+    os.environ.update(credentials())
     config = DockerCompose(context=PROJECT, compose_file_name=COMPOSE_FILE).get_config()
     override = workdir / "compose.e2e.json"  # JSON is YAML: compose reads it as an override
     override.write_text(json.dumps(session_override(config, parts), indent=2))

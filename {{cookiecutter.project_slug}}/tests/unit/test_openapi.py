@@ -138,10 +138,10 @@ OPERATION_IDS = {
 def assert_documented(spec: dict[str, Any], method: str, path: str, answer: TestResponse) -> None:
     """The answer's status is documented for the operation and, where the document gives its
     content, the answer has one of those media types and a body its schema accepts."""
-    responses = spec["paths"][path][method.lower()]["responses"]
+    documented = spec["paths"][path][method.lower()]["responses"]
     where = f"{method} {path} -> {answer.status_code}"
-    assert str(answer.status_code) in responses, where
-    content = responses[str(answer.status_code)].get("content")
+    assert str(answer.status_code) in documented, where
+    content = documented[str(answer.status_code)].get("content")
     if content is None:
         return
     assert answer.mimetype in content, where

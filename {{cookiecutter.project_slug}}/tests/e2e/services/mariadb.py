@@ -18,9 +18,11 @@ def database_service() -> str:
 def database_query(stack: Stack) -> Query:
     """Rows of a query, each a list of its columns as text."""
 
+    password = stack.environment(SERVICE)["MARIADB_PASSWORD"]
+
     def query(sql: str) -> list[list[str]]:
         out = stack.exec(
-            SERVICE, "mariadb", "-uorders", "-porders", "orders", "-N", "-B", "-e", sql
+            SERVICE, "mariadb", "-uorders", f"-p{password}", "orders", "-N", "-B", "-e", sql
         )
         return [line.split("\t") for line in out.splitlines() if line]
 

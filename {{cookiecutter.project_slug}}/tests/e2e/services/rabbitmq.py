@@ -102,6 +102,8 @@ class EventQueue:
 
 @pytest.fixture
 def event_queue(stack: Stack) -> Iterator[EventQueue]:
-    events = EventQueue(f"amqp://guest:guest@127.0.0.1:{stack.port(SERVICE, AMQP_PORT)}//")
+    broker = stack.environment(SERVICE)
+    user, password = broker["RABBITMQ_DEFAULT_USER"], broker["RABBITMQ_DEFAULT_PASS"]
+    events = EventQueue(f"amqp://{user}:{password}@127.0.0.1:{stack.port(SERVICE, AMQP_PORT)}//")
     yield events
     events.delete()
