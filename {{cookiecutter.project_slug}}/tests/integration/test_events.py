@@ -35,6 +35,9 @@ def relay(app: Flask, batch: int = 100) -> int:
         return events.publisher().relay(db.session(), batch)
 
 
+OLDEST_WAITING = sa.text("SELECT MIN(id) FROM outbox WHERE published_at IS NULL")
+
+
 def waiting_in_outbox(connection: sa.Connection) -> list[int]:
     """The ids of the orders whose event has not been published yet."""
     bodies = connection.execute(
@@ -95,6 +98,30 @@ def test_each_order_gets_its_own_event_in_order(
 
     assert [json.loads(message.body)["id"] for message in messages] == [first["id"], second["id"]]
     assert len({message.properties["message_id"] for message in messages}) == 2
+
+
+def test_the_oldest_event_goes_first_after_an_update_moved_its_row(
+    app: Flask, orders: Orders, order_events: EventQueue, connection: sa.Connection
+) -> None:
+    first, second = orders.created(sku="SKU-1"), orders.created(sku="SKU-2")
+    # The oldest event marked published, then handed back to be published again (as an operator
+    # does to replay one): a server writes each updated row anew, after the others, so that a
+    # claim without ORDER BY now meets the oldest event last.
+    with app.app_context():
+        session = db.session()
+        oldest = {"id": session.execute(OLDEST_WAITING).scalar_one()}
+        for published_at in ("created_at", "NULL"):
+            session.execute(
+                sa.text(f"UPDATE outbox SET published_at = {published_at} WHERE id = :id"),  # noqa: S608
+                oldest,
+            )
+        session.commit()
+
+    assert relay(app, batch=1) == 1
+
+    [message] = order_events.take(1)
+    assert json.loads(message.body)["id"] == first["id"]
+    assert waiting_in_outbox(connection) == [second["id"]]
 
 
 def test_repeating_a_create_with_its_idempotency_key_publishes_nothing_more(

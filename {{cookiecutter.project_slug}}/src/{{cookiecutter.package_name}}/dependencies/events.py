@@ -117,7 +117,7 @@ class Publisher:
             transport_options={"confirm_publish": True, "max_retries": 0},
         )
 
-    def relay(self, session: Session, batch: int = 100) -> int:
+    def relay(self, session: Session, batch: int) -> int:
         """Publishes up to ``batch`` waiting events, oldest first; returns how many were confirmed.
 
         The rows stay claimed (locked) until the one commit at the end, which marks what was
