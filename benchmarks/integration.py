@@ -14,8 +14,12 @@ Bakes the full-option project, then prints (median of ``--runs`` runs):
    the ten slowest tests of each Docker layer, split into setup, call and teardown, with what each
    waits on (read from its fixtures by ``timings.py``, a plugin loaded into each run).
 
-``--short`` runs each part once, with few isolation rounds, no sequential start and no integration
-layer, and two e2e tests: a check that the benchmark still works (CI runs it), not a measurement.
+5. the mutation score of the bake (``tox -e mutation``'s two steps: mutmut over ``src/`` against
+   the unit layer, then its report per module), which takes about a quarter of an hour.
+
+``--short`` runs each part once, with few isolation rounds, no sequential start, no integration
+layer and no mutation testing, and two e2e tests: a check that the benchmark still works (CI runs
+it), not a measurement.
 ``--template`` bakes another checkout of the template (before and after a change, in one run).
 
 Needs Docker and the images the baked project names (override them with ``*_IMAGE`` variables).
@@ -187,6 +191,20 @@ def isolation_costs(project: Path, postgres: Callable[[], Any], rounds: int) -> 
         container.stop()
 
 
+def mutation_report(project: Path) -> str:
+    """The bake's mutation report: its per-module table and the number of survivors."""
+    # Without the bake's src on PYTHONPATH: mutmut's mutated copy must be what the tests import.
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    run = [sys.executable, "-m", "mutmut", "run", "--max-children", "2"]
+    subprocess.run(run, cwd=project, env=env, check=True, stdout=subprocess.DEVNULL)
+    report = subprocess.run(
+        [sys.executable, "-m", "tests.support.mutation"],
+        cwd=project, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    table, _, survivors = report.stdout.partition("\n\n")
+    return f"{table}\n{survivors.splitlines()[0] if survivors else ''}"
+
+
 def median_seconds(action: Callable[[], None], rounds: int) -> float:
     action()  # warm-up: first connection, statement caches
     samples = []
@@ -209,8 +227,10 @@ def compose_up(project: Path) -> tuple[float, dict[str, float]]:
     the build is not counted): the time until every service is healthy (or done, for a one-shot
     service), and each service's own time to that, watched while it starts."""
     name = f"bench-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "COMPOSE_PROJECT_NAME": name, "APP_PORT": str(free_port())}
-    compose = ["docker", "compose", "--project-directory", str(project)]
+    env = {**os.environ, "COMPOSE_PROJECT_NAME": name, "APP_PORT": f"127.0.0.1:{free_port()}"}
+    # The stack's credentials, as a newcomer's first `docker compose up` gets them.
+    env_file = ["--env-file", str(project / ".env.example")]
+    compose = ["docker", "compose", "--project-directory", str(project), *env_file]
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     subprocess.run([*compose, "build", "--quiet"], env=env, check=True)
     ready: dict[str, float] = {}
@@ -346,6 +366,7 @@ def main() -> int:
         ]
         select = SHORT_E2E if args.short else None
         e2e_runs = [run_layer(project, "tests/e2e", env, select) for _ in range(args.runs)]
+        mutation = None if args.short else mutation_report(project)
         print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
     print()
@@ -374,6 +395,10 @@ def main() -> int:
     print(f"  {'up --wait':<12} {stack_wall:6.2f} s   slowest service: {stack_slowest}"
           f" {stack_slowest_seconds:.2f} s")  # fmt: skip
     print_layers(unit_runs, integration_runs, readiness, e2e_runs, stack_wall)
+    if mutation is not None:
+        print()
+        print("mutation score (mutmut over src/, killed by the unit layer), target >= 90 %")
+        print(mutation)
     return 0
 
 
