@@ -74,6 +74,7 @@ PLAN: dict[str, dict[str, list[str]]] = {
     "upstream_api": {
         "yes": [
             "src/{package}/dependencies/pricing.py",
+            "schemathesis.toml",
             "tests/unit/fakes/pricing.py",
             "tests/unit/test_pricing.py",
             "tests/fixtures/wiremock.py",

@@ -11,8 +11,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, S
 # request would make the driver fail before the query is sent.
 MAX_ID = 2**63 - 1
 
+# The example is a SKU that every price source and test double of a new project knows: a client,
+# or a tool generating requests from the document, can order it.
 Sku = Annotated[
-    StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    StrictStr,
+    Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", examples=["SKU-1"]),
 ]
 Currency = Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")]
 
