@@ -3,7 +3,8 @@ testcontainers' ``DockerCompose`` (``docker compose up --build --wait``), torn d
 volumes after a pass, a failure or an interruption.
 
 The stack is the project's own compose file plus an override made here (never a second copy of
-the stack): every port published on 127.0.0.1 only, on a port chosen here; two replicas of the
+the stack): every port published on 127.0.0.1 only (on the engine's host, when the engine is
+elsewhere: ``tests.support.docker.publish_address``), on a port chosen here; two replicas of the
 service, as production runs several behind a load balancer (each with its own connection pools
 and circuits), which the tests take in turn; testcontainers' session label on every container,
 network and volume, so that Ryuk removes what a killed run left; and shorter timeouts, so that a
@@ -117,7 +118,7 @@ class Stack:
     def urls(self) -> list[str]:
         """The service's replicas, each on its published port."""
         return [
-            f"http://127.0.0.1:{replica.ports[f'{APP_PORT}/tcp'][0]['HostPort']}"
+            f"http://{docker.engine_host()}:{replica.ports[f'{APP_PORT}/tcp'][0]['HostPort']}"
             for replica in self.replicas(APP)
         ]
 
@@ -126,7 +127,7 @@ class Stack:
         return found
 
     def port(self, service: str, port: int) -> int:
-        """The host port (on 127.0.0.1) a service's port is published on."""
+        """The host port (on ``docker.engine_host()``) a service's port is published on."""
         if (service, port) not in self.ports:
             published = self.compose.get_service_port(service, port)
             assert published is not None, f"{service}:{port} is not published"
@@ -293,7 +294,9 @@ def running(parts: list[Override], workdir: Path) -> Iterator[Stack]:
     saved = os.environ.copy()
     # DockerCompose runs compose with this process's environment.
     ports = loopback_ports(APP_REPLICAS)
-    os.environ.update(COMPOSE_PROJECT_NAME=project, APP_PORT=f"127.0.0.1:{ports[0]}-{ports[-1]}")
+    os.environ.update(
+        COMPOSE_PROJECT_NAME=project, APP_PORT=f"{docker.publish_address()}:{ports[0]}-{ports[-1]}"
+    )
     os.environ.update(credentials())
     config = DockerCompose(context=PROJECT, compose_file_name=COMPOSE_FILE).get_config()
     override = workdir / "compose.e2e.json"  # JSON is YAML: compose reads it as an override

@@ -1,4 +1,4 @@
-"""RabbitMQ in the stack: its AMQP port published on 127.0.0.1, and a queue of each test's own
+"""RabbitMQ in the stack: its AMQP port published for the tests, and a queue of each test's own
 bound to the service's exchange for every ``order.*`` event; the relay polls often.
 
 The queue is durable and not exclusive, so that it outlives a broker restarted by a scenario; each
@@ -17,6 +17,7 @@ import pytest
 from kombu import Connection, Exchange, Queue
 
 from tests.e2e.stack import Stack, loopback_port
+from tests.support import docker
 
 SERVICE = "rabbitmq"
 AMQP_PORT = 5672
@@ -28,7 +29,7 @@ def rabbitmq_override() -> dict[str, Any]:
     return {
         "services": {
             SERVICE: {
-                "ports": [f"127.0.0.1:{loopback_port()}:{AMQP_PORT}"],
+                "ports": [f"{docker.publish_address()}:{loopback_port()}:{AMQP_PORT}"],
                 # Checked every second: the stack's start and each restart wait on this check.
                 "healthcheck": {"interval": "1s"},
             },
@@ -104,6 +105,7 @@ class EventQueue:
 def event_queue(stack: Stack) -> Iterator[EventQueue]:
     broker = stack.environment(SERVICE)
     user, password = broker["RABBITMQ_DEFAULT_USER"], broker["RABBITMQ_DEFAULT_PASS"]
-    events = EventQueue(f"amqp://{user}:{password}@127.0.0.1:{stack.port(SERVICE, AMQP_PORT)}//")
+    host, port = docker.engine_host(), stack.port(SERVICE, AMQP_PORT)
+    events = EventQueue(f"amqp://{user}:{password}@{host}:{port}//")
     yield events
     events.delete()

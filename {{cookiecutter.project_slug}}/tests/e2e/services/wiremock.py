@@ -1,4 +1,4 @@
-"""The virtual pricing upstream (WireMock) in the stack: its admin API published on 127.0.0.1,
+"""The virtual pricing upstream (WireMock) in the stack: its admin API published for the tests,
 through which a scenario makes it slow or failing; the service's client gets short timeouts and
 a circuit that closes again quickly."""
 
@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.stack import APP, Stack, loopback_port
+from tests.support import docker
 
 SERVICE = "pricing"
 PORT = 8080
@@ -24,7 +25,7 @@ FAIL_MAX = 3
 def wiremock_override() -> dict[str, Any]:
     return {
         "services": {
-            SERVICE: {"ports": [f"127.0.0.1:{loopback_port()}:{PORT}"]},
+            SERVICE: {"ports": [f"{docker.publish_address()}:{loopback_port()}:{PORT}"]},
             APP: {
                 "environment": {
                     "FLASK_PRICING_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
@@ -67,6 +68,6 @@ class Pricing:
 
 @pytest.fixture
 def pricing(stack: Stack) -> Iterator[Pricing]:
-    upstream = Pricing(f"http://127.0.0.1:{stack.port(SERVICE, PORT)}")
+    upstream = Pricing(f"http://{docker.engine_host()}:{stack.port(SERVICE, PORT)}")
     yield upstream
     upstream.reset()
