@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from tests import helpers
 
@@ -79,3 +80,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             0 if item.get_closest_marker("docker") or item.get_closest_marker("slow") else 1
         )
     )
+
+
+@pytest.fixture
+def docker_alone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One container layer at a time across the test processes: each starts several containers and
+    builds an image, on two cores. (``xdist_group`` says the same to the scheduler, but pytest-xdist's
+    loadgroup has broken before: pytest-xdist#1386.)"""
+    with FileLock(tmp_path_factory.getbasetemp().parent / "docker-layer.lock"):
+        yield

@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -93,6 +94,27 @@ def run(args: list[str], cwd: Path, env: Mapping[str, str] | None = None,
         check=False,
     )  # fmt: skip
     return Ran(list(args), done.returncode, done.stdout, done.stderr)
+
+
+def git(cwd: Path, *args: str) -> Ran:
+    """git as a person with an identity runs it; any failure fails the test."""
+    ran = run(
+        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args],
+        cwd=cwd,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.output
+    return ran
+
+
+def committed_copy(project: Path, where: Path) -> Path:
+    """A copy of a bake at ``where``, committed on ``main`` as a person would after baking (the
+    shared bake stays untouched)."""
+    shutil.copytree(project, where)
+    git(where, "init", "-q", "-b", "main")
+    git(where, "add", "-A")
+    git(where, "commit", "-q", "-m", "Baked")
+    return where
 
 
 def python(*args: str) -> list[str]:

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
-from filelock import FileLock
 
 from tests import helpers
+from tests.layers import (
+    SESSION_LABEL,
+    bake_alone,
+    docker_created,
+    of_sessions,
+    record_sessions,
+    sessions_of,
+    still_there,
+    tox,
+)
 
 # Every bake's ruff, mypy and unit layer run in test_bake_matrix.py; these run a bake's own tox, the
 # contract layer included: with everything, with nothing, with the broker but not the upstream
@@ -40,17 +45,6 @@ E2E_SAMPLE = [
     "sqlite+none+none+no",  # all out
     "mariadb+redis+none+no",
 ]
-
-
-def bake_alone(spec: str, tmp_path: Path, cookiecutter_config: Path) -> Path:
-    """A bake of its own: tox leaves virtualenvs in it, which no other test should see."""
-    return helpers.bake(helpers.combo(spec), tmp_path / "out", cookiecutter_config)
-
-
-def tox(project: Path, *args: str, **env: str) -> helpers.Ran:
-    return helpers.run(
-        helpers.python("-m", "tox", *args), cwd=project, env=helpers.clean_env(**env), timeout=1500
-    )
 
 
 STOREFRONT = [
@@ -112,110 +106,6 @@ def test_baked_fast_environments_pass(spec: str, tmp_path: Path, cookiecutter_co
     slug = json.loads((project / ".cookiecutter.json").read_text())["project_slug"]
     assert written_pacts(project) == expected_pacts(answers, slug), ran.output
     assert "schemathesis cases:" in ran.stdout, ran.output
-
-
-# testcontainers labels every container (and network) it starts with its session; Ryuk's own has none.
-SESSION_LABEL = "org.testcontainers.session-id"
-# Written into a bake under test: a root conftest that records each test process's testcontainers
-# session, so that what a run created is told apart from what other runs on the same engine create.
-SESSION_PROBE = """\
-from pathlib import Path
-
-from testcontainers.core.labels import SESSION_ID
-
-
-def pytest_configure() -> None:
-    with (Path(__file__).parent / ".testcontainers-sessions").open("a") as record:
-        record.write(SESSION_ID + "\\n")
-"""
-
-
-def record_sessions(project: Path) -> None:
-    (project / "conftest.py").write_text(SESSION_PROBE, encoding="utf-8")
-
-
-def sessions_of(project: Path) -> set[str]:
-    record = project / ".testcontainers-sessions"
-    return set(record.read_text().split()) if record.exists() else set()
-
-
-@contextmanager
-def docker_created() -> Iterator[dict[str, dict[str, str]]]:
-    """What Docker created with testcontainers' session label while the block runs, by kind
-    (container, network, and volume: the containers' anonymous volumes, which carry no label), each
-    with its session. From Docker's event stream, so that a resource created and left, or created
-    and removed, is seen either way."""
-    import docker
-
-    client, inspector = docker.from_env(), docker.from_env()
-    stream = client.events(
-        decode=True, filters={"type": ["container", "network"], "event": "create"}
-    )
-    created: dict[str, dict[str, str]] = {"container": {}, "network": {}, "volume": {}}
-
-    def collect() -> None:
-        with suppress(Exception):  # the stream ends with an error when it is closed
-            for event in stream:
-                kind, actor = event.get("Type"), event.get("Actor", {})
-                session = actor.get("Attributes", {}).get(SESSION_LABEL)
-                if kind not in created or session is None:
-                    continue
-                created[kind][actor["ID"]] = session
-                if kind == "container":
-                    with suppress(docker.errors.NotFound):
-                        mounts = inspector.api.inspect_container(actor["ID"])["Mounts"]
-                        for mount in mounts:
-                            if mount.get("Type") == "volume":
-                                created["volume"][mount["Name"]] = session
-
-    collector = threading.Thread(target=collect, daemon=True)
-    collector.start()
-    try:
-        yield created
-    finally:
-        time.sleep(1)  # the last events on their way
-        stream.close()
-        collector.join(timeout=10)
-        client.close()
-        inspector.close()
-
-
-def of_sessions(created: dict[str, dict[str, str]], sessions: set[str]) -> dict[str, set[str]]:
-    return {
-        kind: {name for name, session in found.items() if session in sessions}
-        for kind, found in created.items()
-    }
-
-
-def still_there(created: dict[str, set[str]]) -> dict[str, list[str]]:
-    """Which of these resources (by kind) still exist."""
-    import docker
-
-    client = docker.from_env()
-    inspect = {
-        "container": client.api.inspect_container,
-        "network": client.api.inspect_network,
-        "volume": client.api.inspect_volume,
-    }
-    found: dict[str, list[str]] = {}
-    try:
-        for kind, names in created.items():
-            for name in sorted(names):
-                with suppress(docker.errors.NotFound):
-                    inspect[kind](name)
-                    found.setdefault(kind, []).append(name[:12])
-    finally:
-        client.close()
-    return found
-
-
-@pytest.fixture
-def docker_alone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """One container layer at a time across the test processes: each starts several containers and
-    builds an image, on two cores. (``xdist_group`` says the same to the scheduler, but pytest-xdist's
-    loadgroup has broken before: pytest-xdist#1386.)"""
-    with FileLock(tmp_path_factory.getbasetemp().parent / "docker-layer.lock"):
-        yield
 
 
 # Each Docker layer with the bakes it runs for: (tox environment, combination).

@@ -26,9 +26,8 @@ from pathlib import Path
 import pytest
 
 from tests import helpers
-from tests.test_baked_tox import (
+from tests.layers import (
     bake_alone,
-    docker_alone,  # noqa: F401 - the fixture that runs one container layer at a time
     docker_created,
     of_sessions,
     record_sessions,

@@ -5,7 +5,6 @@ containers need it."""
 from __future__ import annotations
 
 import configparser
-import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -32,24 +31,9 @@ def answer() -> int:
 """
 
 
-def git(project: Path, *args: str) -> helpers.Ran:
-    ran = helpers.run(
-        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args],
-        cwd=project,
-        timeout=120,
-    )
-    assert ran.returncode == 0, ran.output
-    return ran
-
-
 def git_initialised_bake(baked: Baked, answers: Mapping[str, str], tmp_path: Path) -> Path:
     """A copy of the bake, committed as a person would after baking."""
-    project = tmp_path / "project"
-    shutil.copytree(baked(answers), project)
-    git(project, "init", "-q", "-b", "main")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "Baked")
-    return project
+    return helpers.committed_copy(baked(answers), tmp_path / "project")
 
 
 def pre_commit(project: Path, home: Path, *args: str) -> helpers.Ran:
@@ -113,7 +97,7 @@ def test_pre_commit_hooks_pass_on_a_fresh_bake_and_catch_a_broken_file(
 
     package = helpers.package_dir(project, answers)
     (package / "broken.py").write_text(BROKEN_MODULE)
-    git(project, "add", "-A")
+    helpers.git(project, "add", "-A")
     ran = pre_commit(project, home, "run", "--all-files")
     assert ran.returncode == 1, ran.output
     assert hook_results(ran.stdout) == dict.fromkeys(HOOKS, "Failed"), ran.output
@@ -156,16 +140,16 @@ def test_pre_commit_gitattributes_keep_lf_where_containers_need_it(
     but the Dockerfile and shell scripts keep LF, which the container build needs."""
     project = git_initialised_bake(baked, helpers.ALL_IN, tmp_path)
     (project / "entrypoint.sh").write_text('#!/bin/sh\nexec "$@"\n')
-    git(project, "add", "entrypoint.sh")
-    git(project, "commit", "-q", "-m", "A script")
-    git(project, "config", "core.autocrlf", "true")
+    helpers.git(project, "add", "entrypoint.sh")
+    helpers.git(project, "commit", "-q", "-m", "A script")
+    helpers.git(project, "config", "core.autocrlf", "true")
     files = ["Dockerfile", "entrypoint.sh", "README.md", "pyproject.toml"]
     for name in files:
         (project / name).unlink()
-    git(project, "checkout", "--", *files)
+    helpers.git(project, "checkout", "--", *files)
     assert b"\r\n" not in (project / "Dockerfile").read_bytes()
     assert b"\r\n" not in (project / "entrypoint.sh").read_bytes()
     assert b"\r\n" in (project / "README.md").read_bytes()
     assert b"\r\n" in (project / "pyproject.toml").read_bytes()
-    attributes = git(project, "check-attr", "text", "eol", "--", "Dockerfile").stdout
+    attributes = helpers.git(project, "check-attr", "text", "eol", "--", "Dockerfile").stdout
     assert "Dockerfile: eol: lf" in attributes

@@ -34,13 +34,7 @@ NOT_TEMPLATE = shutil.ignore_patterns(
 
 
 def git(cwd: Path, *args: str) -> str:
-    ran = helpers.run(
-        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args],
-        cwd=cwd,
-        timeout=120,
-    )
-    assert ran.returncode == 0, ran.output
-    return ran.stdout.strip()
+    return helpers.git(cwd, *args).stdout.strip()
 
 
 def cruft(cwd: Path, *args: str) -> helpers.Ran:

@@ -21,8 +21,8 @@ ALL_ADDRESSES = "0.0.0.0"  # noqa: S104 - only when the engine runs elsewhere (D
 def engine_host() -> str:
     """Where a port the engine publishes is reached from here, found as testcontainers'
     ``get_container_host_ip`` finds it: this machine's loopback for a local engine, the engine's
-    own host for one reached over TCP (``DOCKER_HOST=tcp://docker:2375``, as with GitLab's
-    ``docker:dind`` service, whose published ports are bound inside that service's container)."""
+    own host for one reached over TCP (``DOCKER_HOST=tcp://docker:2375``: a CI's ``docker:dind``
+    service, whose published ports are bound inside that service's container)."""
     host = DockerClient().host()
     return LOOPBACK if host == "localhost" else host
 

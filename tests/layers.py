@@ -1,0 +1,119 @@
+"""Running a bake's layers from the template's tests, and watching what they leave in Docker: a
+bake of its own for each run, its tox, and the resources created under its testcontainers sessions
+(seen on Docker's event stream) with what of them is still there afterwards."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from tests import helpers
+
+
+def bake_alone(spec: str, tmp_path: Path, cookiecutter_config: Path) -> Path:
+    """A bake of its own: tox leaves virtualenvs in it, which no other test should see."""
+    return helpers.bake(helpers.combo(spec), tmp_path / "out", cookiecutter_config)
+
+
+def tox(project: Path, *args: str, **env: str) -> helpers.Ran:
+    return helpers.run(
+        helpers.python("-m", "tox", *args), cwd=project, env=helpers.clean_env(**env), timeout=1500
+    )
+
+
+# testcontainers labels every container (and network) it starts with its session; Ryuk's own has none.
+SESSION_LABEL = "org.testcontainers.session-id"
+# Written into a bake under test: a root conftest that records each test process's testcontainers
+# session, so that what a run created is told apart from what other runs on the same engine create.
+SESSION_PROBE = """\
+from pathlib import Path
+
+from testcontainers.core.labels import SESSION_ID
+
+
+def pytest_configure() -> None:
+    with (Path(__file__).parent / ".testcontainers-sessions").open("a") as record:
+        record.write(SESSION_ID + "\\n")
+"""
+
+
+def record_sessions(project: Path) -> None:
+    (project / "conftest.py").write_text(SESSION_PROBE, encoding="utf-8")
+
+
+def sessions_of(project: Path) -> set[str]:
+    record = project / ".testcontainers-sessions"
+    return set(record.read_text().split()) if record.exists() else set()
+
+
+@contextmanager
+def docker_created() -> Iterator[dict[str, dict[str, str]]]:
+    """What Docker created with testcontainers' session label while the block runs, by kind
+    (container, network, and volume: the containers' anonymous volumes, which carry no label), each
+    with its session. From Docker's event stream, so that a resource created and left, or created
+    and removed, is seen either way."""
+    import docker
+
+    client, inspector = docker.from_env(), docker.from_env()
+    stream = client.events(
+        decode=True, filters={"type": ["container", "network"], "event": "create"}
+    )
+    created: dict[str, dict[str, str]] = {"container": {}, "network": {}, "volume": {}}
+
+    def collect() -> None:
+        with suppress(Exception):  # the stream ends with an error when it is closed
+            for event in stream:
+                kind, actor = event.get("Type"), event.get("Actor", {})
+                session = actor.get("Attributes", {}).get(SESSION_LABEL)
+                if kind not in created or session is None:
+                    continue
+                created[kind][actor["ID"]] = session
+                if kind == "container":
+                    with suppress(docker.errors.NotFound):
+                        mounts = inspector.api.inspect_container(actor["ID"])["Mounts"]
+                        for mount in mounts:
+                            if mount.get("Type") == "volume":
+                                created["volume"][mount["Name"]] = session
+
+    collector = threading.Thread(target=collect, daemon=True)
+    collector.start()
+    try:
+        yield created
+    finally:
+        time.sleep(1)  # the last events on their way
+        stream.close()
+        collector.join(timeout=10)
+        client.close()
+        inspector.close()
+
+
+def of_sessions(created: dict[str, dict[str, str]], sessions: set[str]) -> dict[str, set[str]]:
+    return {
+        kind: {name for name, session in found.items() if session in sessions}
+        for kind, found in created.items()
+    }
+
+
+def still_there(created: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Which of these resources (by kind) still exist."""
+    import docker
+
+    client = docker.from_env()
+    inspect = {
+        "container": client.api.inspect_container,
+        "network": client.api.inspect_network,
+        "volume": client.api.inspect_volume,
+    }
+    found: dict[str, list[str]] = {}
+    try:
+        for kind, names in created.items():
+            for name in sorted(names):
+                with suppress(docker.errors.NotFound):
+                    inspect[kind](name)
+                    found.setdefault(kind, []).append(name[:12])
+    finally:
+        client.close()
+    return found
