@@ -99,3 +99,45 @@ def test_the_shape_check_refuses_a_conditional_inside_a_function_or_an_import_li
     assert misplaced_conditionals(list_entry) == []
     # A list of imported names is a list too, but an import line may hold no conditional.
     assert misplaced_conditionals(inside_an_import) != []
+
+
+# A drop-in image's declaration of what it stands in for (.ci/images/<name>/Dockerfile), and an image
+# name with its default in compose.yaml (``${NAME_IMAGE:-repository:tag}``).
+STANDS_IN_FOR = re.compile(r'^LABEL stands-in-for="(?P<image>[^"]+)"$', re.MULTILINE)
+DEFAULT_IMAGE = re.compile(r"\$\{(?P<variable>[A-Z][A-Z0-9_]*_IMAGE):-(?P<default>[^}\s]+)\}")
+
+
+def stand_ins() -> dict[str, str]:
+    """The image each drop-in stands in for, by the variable .ci/build-images exports its name in."""
+    found = {}
+    for dockerfile in sorted((helpers.TEMPLATE / ".ci" / "images").glob("*/Dockerfile")):
+        declared = STANDS_IN_FOR.search(dockerfile.read_text(encoding="utf-8"))
+        if declared:
+            found[f"{dockerfile.parent.name.upper()}_IMAGE"] = declared["image"]
+    return found
+
+
+def release(image: str) -> tuple[str, str]:
+    """``postgres:17-alpine`` -> ("postgres", "17"): the repository and the tag's version (its
+    variant, such as ``-alpine`` or ``-slim``, left out)."""
+    repository, _, tag = image.rpartition(":")
+    return repository, tag.split("-")[0]
+
+
+def test_each_stand_in_is_the_release_line_of_the_baked_default() -> None:
+    """What CI tests is what a bake runs: each image compose.yaml names by default (the Python
+    one at the default ``python_version``) has a drop-in of the same repository and release line
+    (``postgres:17-alpine`` and ``postgres:17``; ``mariadb:11.8`` and ``mariadb:11.8``)."""
+    python = helpers.CHOICES["python_version"][0]
+    compose = (BAKED / "compose.yaml").read_text(encoding="utf-8")
+    compose = compose.replace("{{ cookiecutter.python_version }}", python)
+    defaults = {found["variable"]: found["default"] for found in DEFAULT_IMAGE.finditer(compose)}
+
+    drop_ins = stand_ins()
+
+    assert set(drop_ins) == set(defaults)
+    for variable, default in defaults.items():
+        repository, version = release(default)
+        stand_in_repository, series = release(drop_ins[variable])
+        assert repository == stand_in_repository, variable
+        assert version == series or version.startswith(f"{series}."), (default, drop_ins[variable])

@@ -145,6 +145,41 @@ def host_port(container, port: int) -> tuple[str, int]:
     return container.get_container_host_ip(), int(container.get_exposed_port(port))
 
 
+# --- versions -----------------------------------------------------------------------------------------
+
+# Each stand-in's version as its own program reports it: (command, pattern of the version). RabbitMQ
+# answers only from a running node, so its package's version stands for it.
+VERSION_PROBES = {
+    "POSTGRES": (["postgres", "--version"], r"\(PostgreSQL\) (\d[\d.]*)"),
+    "MARIADB": (["mariadbd", "--version"], r"Ver (\d[\d.]*)-MariaDB"),
+    "REDIS": (["redis-server", "--version"], r"v=(\d[\d.]*)"),
+    "RABBITMQ": (["dpkg-query", "-W", "-f=${Version}", "rabbitmq-server"], r"^(\d[\d.]*)"),
+    "PYTHON": (["python", "--version"], r"Python (\d[\d.]*)"),
+    "WIREMOCK": (
+        ["java", "-cp", "/var/wiremock/lib/*", "wiremock.Run", "--version"],
+        r"(\d+\.\d+\.\d+)",
+    ),
+}
+
+
+@pytest.mark.parametrize("var", sorted(VERSION_PROBES))
+def test_each_image_is_the_release_it_stands_in_for(images, var):
+    """The version the image's ``stands-in-for`` label names (the baked default's release line,
+    tests/test_template_shape.py) is the one it runs."""
+    client = docker.from_env()
+    declared = client.images.get(images[var]).labels["stands-in-for"]
+    series = declared.rpartition(":")[2]
+    command, pattern = VERSION_PROBES[var]
+    out = client.containers.run(
+        images[var], command[1:], entrypoint=command[0], remove=True, labels=LABELS
+    ).decode(errors="replace")
+    client.close()
+    found = re.search(pattern, out)
+
+    assert found, (declared, out)
+    assert found[1] == series or found[1].startswith(series + "."), (declared, out)
+
+
 # --- postgres -----------------------------------------------------------------------------------------
 
 
@@ -178,7 +213,7 @@ def test_postgres_testcontainers_module(images, report, tmp_path):
             ).close()
         # What compose health checks run.
         exec_ok(pg, ["pg_isready", "-h", "127.0.0.1", "-U", "svc", "-d", "orders"])
-        assert "(PostgreSQL) 15." in exec_ok(pg, ["psql", "--version"])
+        assert "(PostgreSQL) 17." in exec_ok(pg, ["psql", "--version"])
         ps = exec_ok(pg, ["sh", "-c", "stat -c %U /proc/1 && cat /proc/1/cmdline | tr '\\0' ' '"])
         assert ps.split()[0] == "postgres"
         assert "fsync=off" in ps
@@ -236,7 +271,7 @@ def test_mariadb_testcontainers_module(images, report, tmp_path):
             cur.execute("SELECT CURRENT_USER(), DATABASE(), VERSION()")
             user, database, version = cur.fetchone()
             assert (user, database) == ("svc@%", "app_db")
-            assert version.startswith("10.11"), version
+            assert version.startswith("11.8"), version
             cur.execute("SELECT name FROM stuff")
             assert cur.fetchone() == ("seeded",)
         conn = pymysql.connect(host=host, port=port, user="root", password="rootpw")
@@ -408,7 +443,7 @@ def test_wiremock_mappings_files_and_arguments(images, report, tmp_path):
 # --- python -------------------------------------------------------------------------------------------
 
 SERVICE_DOCKERFILE = """\
-ARG PYTHON_IMAGE=python:3.11-slim
+ARG PYTHON_IMAGE=python:3.13-slim
 FROM ${PYTHON_IMAGE}
 RUN useradd --create-home --uid 10001 app && adduser --disabled-password --gecos '' other
 WORKDIR /app
@@ -426,7 +461,7 @@ def test_python_tools(images, report):
     with start_timed(py, report, "python"):
         assert (
             exec_ok(py, ["python", "-c", "import sys; print(sys.version_info[:2])"]).strip()
-            == "(3, 11)"
+            == "(3, 13)"
         )
         assert exec_ok(py, ["pip", "--version"]).startswith("pip ")
         exec_ok(

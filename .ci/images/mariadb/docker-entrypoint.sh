@@ -18,7 +18,7 @@ SOCKET=/run/mysqld/mysqld.sock
 if [ "$(id -u)" = '0' ]; then
   mkdir -p "$DATADIR" /run/mysqld
   chown mysql:mysql "$DATADIR" /run/mysqld
-  # setpriv is in util-linux (always present): Debian bookworm's minbase has no gosu.
+  # setpriv is in util-linux (always present): Debian minbase has no gosu.
   exec setpriv --reuid=mysql --regid=mysql --init-groups "$0" "$@"
 fi
 

@@ -18,7 +18,7 @@ if [ "$(id -u)" = '0' ]; then
   mkdir -p "$PGDATA"
   chown postgres:postgres "$PGDATA" /var/run/postgresql
   chmod 0700 "$PGDATA"
-  # setpriv is in util-linux (always present): no gosu package in Debian bookworm's minbase.
+  # setpriv is in util-linux (always present): no gosu package in Debian minbase.
   exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
 fi
 

@@ -12,7 +12,7 @@ if [ "$1" = 'rabbitmq-server' ]; then
   if [ "$(id -u)" = '0' ]; then
     # Volumes arrive root-owned; the node must write its database and cookie there.
     chown -R rabbitmq:rabbitmq /var/lib/rabbitmq
-    # setpriv is in util-linux (always present): Debian bookworm's minbase has no gosu.
+    # setpriv is in util-linux (always present): Debian minbase has no gosu.
     set -- setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups "$@"
   fi
 fi

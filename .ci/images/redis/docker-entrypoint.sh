@@ -13,7 +13,7 @@ fi
 
 if [ "$1" = 'redis-server' ] && [ "$(id -u)" = '0' ]; then
   find . \! -user redis -exec chown redis '{}' +
-  # setpriv is in util-linux (always present): Debian bookworm's minbase has no gosu.
+  # setpriv is in util-linux (always present): Debian minbase has no gosu.
   exec setpriv --reuid=redis --regid=redis --init-groups "$0" "$@"
 fi
 
