@@ -226,7 +226,9 @@ def package_dir(project: Path, answers: Mapping[str, str]) -> Path:
 # a file name or a text file of a bake that did not choose it (SQLite is the embedded default of every
 # bake, so it has none). ``.cookiecutter.json`` is left out of the scan: it records every option by
 # name, by design, and is compared with the answers instead; so does ``.cruft.json``, which
-# ``cruft create`` writes.
+# ``cruft create`` writes. ``requirements-lock.txt`` lists every package installed, dependencies of
+# dependencies too (the Docker client needs requests, whatever the upstream answer): test_lock.py
+# holds each of its sections to the answers instead.
 TELLTALES: dict[tuple[str, str], list[str]] = {
     ("database", "postgresql"): [r"postgres", r"psycopg", r"\bpg_"],
     ("database", "mariadb"): [r"maria", r"mysql"],
@@ -243,7 +245,7 @@ TELLTALES: dict[tuple[str, str], list[str]] = {
     ("ci", "github"): [r"github", r"\.github/"],
     ("ci", "gitlab"): [r"gitlab"],
 }  # fmt: skip
-NOT_SCANNED = {".cookiecutter.json", ".cruft.json"}
+NOT_SCANNED = {".cookiecutter.json", ".cruft.json", "requirements-lock.txt"}
 
 
 def traces(project: Path, answers: Mapping[str, str]) -> list[str]:

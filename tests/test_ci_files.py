@@ -27,6 +27,9 @@ SCHEMAS = {"github": "vendor.github-workflows", "gitlab": "vendor.gitlab-ci"}
 PROVIDERS = list(CI_FILES)
 PYTHONS = helpers.CHOICES["python_version"]
 TOX_COMMAND = re.compile(r"\btox -e ([\w-]+)")
+# tox environments that are no check: `lock` rewrites the lock from what PyPI has today, which a
+# pipeline would turn red with no change of the project's.
+NOT_JOBS = {"lock"}
 
 
 def answers_for(ci: str, python_version: str = "3.12", **more: str) -> dict[str, str]:
@@ -40,13 +43,12 @@ def tox_labels(project: Path) -> dict[str, list[str]]:
     tox.read(project / "tox.ini")
     labels = {}
     for section in tox.sections():
-        if section.startswith("testenv:"):
+        name = section.removeprefix("testenv:")
+        if section.startswith("testenv:") and not name.startswith(".") and name not in NOT_JOBS:
             env = tox[section]
             given = env.get("labels", "").split()
             reaches_engine = "DOCKER_*" in env.get("pass_env", "").split()
-            labels[section.removeprefix("testenv:")] = sorted(
-                {*given, *(["docker"] * reaches_engine)}
-            )
+            labels[name] = sorted({*given, *(["docker"] * reaches_engine)})
     return labels
 
 
@@ -263,10 +265,11 @@ def test_ci_files_github_permissions_concurrency_caches(baked: Baked) -> None:
     for name, job in document["jobs"].items():
         uses = {s["uses"].split("@")[0]: s.get("with", {}) for s in job["steps"] if "uses" in s}
         setup = uses["actions/setup-python"]
-        assert (setup["cache"], setup["cache-dependency-path"]) == ("pip", "pyproject.toml"), name
+        assert (setup["cache"], setup["cache-dependency-path"]) == ("pip", "requirements-lock.txt")
         assert uses["actions/cache"]["path"] == ".tox", name
         assert f"tox-{name}-" in uses["actions/cache"]["key"], "each job its own .tox"
-        assert "hashFiles('pyproject.toml', 'tox.ini')" in uses["actions/cache"]["key"], name
+        key = uses["actions/cache"]["key"]
+        assert "hashFiles('pyproject.toml', 'requirements-lock.txt', 'tox.ini')" in key, name
 
 
 def test_ci_files_gitlab_caches_and_pacts(baked: Baked) -> None:
@@ -274,7 +277,7 @@ def test_ci_files_gitlab_caches_and_pacts(baked: Baked) -> None:
     all_jobs = jobs(project, "gitlab")
     for name, job in all_jobs.items():
         assert set(job["cache"]["paths"]) == {".cache/pip", ".tox"}, name
-        assert job["cache"]["key"]["files"] == ["pyproject.toml", "tox.ini"], name
+        assert job["cache"]["key"]["files"] == ["requirements-lock.txt", "tox.ini"], name
     assert "pacts/" in all_jobs["contract"]["artifacts"]["paths"]
     assert load(project, "gitlab")["variables"]["PIP_CACHE_DIR"] == "$CI_PROJECT_DIR/.cache/pip"
 
