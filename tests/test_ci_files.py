@@ -227,6 +227,9 @@ def test_ci_files_docker_layers_get_an_engine_and_require_it(baked: Baked, ci: s
         if ci == "gitlab":
             (service,) = job["services"]
             assert re.fullmatch(r"docker:[\w.-]*dind", service["name"]), service
+            # The nested engine pulls through a mirror of Docker Hub, not from it.
+            mirrors = [arg for arg in service["command"] if arg.startswith("--registry-mirror=")]
+            assert mirrors == ["--registry-mirror=https://mirror.gcr.io"], service
             assert variables["DOCKER_HOST"] == "tcp://docker:2375"
             assert variables["DOCKER_TLS_CERTDIR"] == ""
             assert variables["TESTCONTAINERS_HOST_OVERRIDE"] == "docker"

@@ -10,7 +10,7 @@ local engine, and each once broke a layer there while passing here:
 The engine is the drop-in ``DIND_IMAGE`` (``.ci/images/dind``), BusyBox ``ps`` included. It is
 started as GitLab starts the service (privileged), less the one capability (``CAP_SYS_RESOURCE``)
 this machine's engine cannot grant, and with the host's cgroups writable, which ``--privileged``
-would give."""
+would give (and /proc/sys, which it would make writable too, left alone)."""
 
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ from pathlib import Path
 
 import docker
 import pytest
+import yaml
 from testcontainers.core.container import DockerContainer
 
 from tests import helpers
-from tests.layers import bake_alone
 
 # The service alone (SQLite, nothing else): its image and its stack are what the two faults break.
 SPEC = "sqlite+none+none+no"
@@ -44,15 +44,35 @@ def image(variable: str) -> str:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[str]:
-    """A Docker-in-Docker engine, its images loaded from this machine's engine (no registry is
-    reachable here): yields its address. Removed with its storage afterwards."""
+def project(tmp_path: Path, cookiecutter_config: Path) -> Path:
+    """The bake, with the GitLab pipeline whose Docker service the engine below is started as."""
+    answers = {**helpers.combo(SPEC), "ci": "gitlab"}
+    return helpers.bake(answers, tmp_path / "out", cookiecutter_config)
+
+
+def service_command(project: Path) -> list[str]:
+    """The arguments the pipeline's Docker jobs give their ``docker:dind`` service."""
+    pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text(encoding="utf-8"))
+    (service,) = pipeline[".docker"]["services"]
+    command: list[str] = service["command"]
+    return command
+
+
+@pytest.fixture
+def engine(project: Path, tmp_path: Path, docker_alone: None) -> Iterator[str]:
+    """A Docker-in-Docker engine started with the pipeline's arguments, its images loaded from
+    this machine's engine (no registry is reachable here): yields its address. Removed with its
+    storage afterwards."""
     name = f"dind-{uuid.uuid4().hex[:8]}"
     container = (
         DockerContainer(image("DIND_IMAGE"))
         .with_name(name)
-        .with_command(["--tls=false", f"--cgroup-parent=/{name}"])
+        # Its own cgroup parent: the host's cgroups are shared with this machine's engine.
+        .with_command([*service_command(project), f"--cgroup-parent=/{name}"])
         .with_volume_mapping("/sys/fs/cgroup", "/sys/fs/cgroup", "rw")
+        # /proc/sys stays read-only without --privileged, where dockerd turns IPv6 off on each
+        # container's interface; this tells it to go on regardless.
+        .with_env("DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE", "1")
         .with_kwargs(
             cap_add=["ALL"],
             cap_drop=["SYS_RESOURCE"],
@@ -108,9 +128,8 @@ def passed_tests(report: Path) -> set[str]:
 @pytest.mark.slow
 @pytest.mark.xdist_group("docker")  # one container layer at a time (see docker_alone)
 def test_docker_in_docker_integration_and_e2e_layers_pass(
-    engine: str, tmp_path: Path, cookiecutter_config: Path, docker_alone: None
+    engine: str, project: Path, tmp_path: Path
 ) -> None:
-    project = bake_alone(SPEC, tmp_path, cookiecutter_config)
     report = tmp_path / "report.xml"
     env = helpers.clean_env(
         # As the ci=gitlab bake's jobs set them, with the service's address for its name.

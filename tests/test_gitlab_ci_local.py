@@ -51,11 +51,15 @@ def checkout(baked: Baked, tmp_path: Path) -> Path:
     return project
 
 
-def engine_env(gitlab_ci_local: Path, python_bin: Path | None = None) -> dict[str, str]:
+def engine_env(gitlab_ci_local: Path, virtualenv: Path | None = None) -> dict[str, str]:
     """The environment gitlab-ci-local runs in: its Node first on PATH (npm links it beside the
-    tool), then the Python the shell jobs get."""
-    env = helpers.clean_env()
-    first = [str(gitlab_ci_local.parent)] + ([str(python_bin)] if python_bin else [])
+    tool), then the virtualenv whose Python the shell jobs get. pip refuses to install outside a
+    virtualenv, so that no job can reach this machine's own Python."""
+    env = helpers.clean_env(PIP_REQUIRE_VIRTUALENV="1")
+    first = [str(gitlab_ci_local.parent)]
+    if virtualenv is not None:
+        first.append(str(virtualenv / "bin"))
+        env["VIRTUAL_ENV"] = str(virtualenv)
     env["PATH"] = os.pathsep.join([*first, env.get("PATH", "")])
     return env
 
@@ -105,21 +109,25 @@ def test_gitlab_ci_local_runs_the_fast_jobs(
     tox, each job's script runs its environment), and leave the artifacts the file declares: the
     JUnit reports and the pacts."""
     python = tmp_path / "python"
-    helpers.run([sys.executable, "-m", "venv", str(python)], cwd=tmp_path)
+    made = helpers.run([sys.executable, "-m", "venv", str(python)], cwd=tmp_path)
+    assert made.returncode == 0, made.output
     pipeline = listed(gitlab_ci_local, checkout)
     # On the shell executor every matrix entry runs on the same Python: the service's entry.
     entries = {name: f"{name}: [{ANSWERS['python_version']}]" for name in FAST_JOBS}
     jobs = [entries[name] if entries[name] in pipeline else name for name in FAST_JOBS]
 
+    # One job at a time: on the shell executor they share one Python, whose packages each job's
+    # before_script installs.
     ran = helpers.run(
         [str(gitlab_ci_local), "--force-shell-executor", "--shell-isolation",
-         "--concurrency", "2", *jobs],
+         "--concurrency", "1", *jobs],
         cwd=checkout,
-        env=engine_env(gitlab_ci_local, python / "bin"),
+        env=engine_env(gitlab_ci_local, python),
         timeout=900,
     )  # fmt: skip
 
     assert ran.returncode == 0, ran.output
+    assert (python / "bin" / "tox").is_file(), "the jobs installed tox elsewhere"
     passed = {line.split(maxsplit=1)[1].strip() for line in ran.stdout.splitlines()
               if line.strip().startswith("PASS ")}  # fmt: skip
     assert passed == set(jobs), ran.output
