@@ -51,11 +51,21 @@ def checkout(baked: Baked, tmp_path: Path) -> Path:
     return project
 
 
-def engine_env(gitlab_ci_local: Path, virtualenv: Path | None = None) -> dict[str, str]:
+# What would have a job's bash read a startup file, whose PATH (pyenv's shims, say) would come
+# before the virtualenv's.
+STARTUP_FILES = ("BASH_ENV", "ENV", "SSH_CLIENT", "SSH2_CLIENT", "PYENV_ROOT", "PYENV_VERSION")
+
+
+def engine_env(gitlab_ci_local: Path, home: Path, virtualenv: Path | None = None) -> dict[str, str]:
     """The environment gitlab-ci-local runs in: its Node first on PATH (npm links it beside the
-    tool), then the virtualenv whose Python the shell jobs get. pip refuses to install outside a
-    virtualenv, so that no job can reach this machine's own Python."""
-    env = helpers.clean_env(PIP_REQUIRE_VIRTUALENV="1")
+    tool), then the virtualenv whose Python the shell jobs get; a home of the test's own, which
+    no shell startup file can find this machine's Python from and which catches what the tools
+    write there. pip refuses to install outside a virtualenv, so that no job reaches the
+    machine's own Python."""
+    home.mkdir(exist_ok=True)
+    env = helpers.clean_env(PIP_REQUIRE_VIRTUALENV="1", HOME=str(home))
+    for name in STARTUP_FILES:
+        env.pop(name, None)
     first = [str(gitlab_ci_local.parent)]
     if virtualenv is not None:
         first.append(str(virtualenv / "bin"))
@@ -72,7 +82,7 @@ def listed(gitlab_ci_local: Path, project: Path, *variables: str) -> dict[str, s
     ran = helpers.run(
         [str(gitlab_ci_local), "--list-json", *quiet, *(f"--variable={v}" for v in variables)],
         cwd=project,
-        env=engine_env(gitlab_ci_local),
+        env=engine_env(gitlab_ci_local, project.parent / "home"),
         timeout=120,
     )
     assert ran.returncode == 0, ran.output
@@ -122,7 +132,7 @@ def test_gitlab_ci_local_runs_the_fast_jobs(
         [str(gitlab_ci_local), "--force-shell-executor", "--shell-isolation",
          "--concurrency", "1", *jobs],
         cwd=checkout,
-        env=engine_env(gitlab_ci_local, python),
+        env=engine_env(gitlab_ci_local, tmp_path / "home", python),
         timeout=900,
     )  # fmt: skip
 
