@@ -4,6 +4,7 @@ bake of its own for each run, its tox, and the resources created under its testc
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +23,40 @@ def tox(project: Path, *args: str, **env: str) -> helpers.Ran:
     return helpers.run(
         helpers.python("-m", "tox", *args), cwd=project, env=helpers.clean_env(**env), timeout=1500
     )
+
+
+# The pacts a bake's contract layer writes: one file per dependency it has, with these interactions.
+STOREFRONT = [
+    "a request for a page of orders",
+    "a request for an order",
+    "a request for an order that does not exist",
+    "a request to cancel an order",
+    "a request to place an order",
+]
+PRICING = [
+    "a health check",
+    "a request for a price while the pricing service fails",
+    "a request for the price of a known SKU",
+    "a request for the price of an unknown SKU",
+]
+NOTIFIER = ["an order.created event"]
+
+
+def expected_pacts(answers: dict[str, str], slug: str) -> dict[str, list[str]]:
+    """The pact files the contract layer of a bake writes, and their interactions."""
+    pacts = {f"storefront-{slug}.json": STOREFRONT}
+    if answers["upstream_api"] == "yes":
+        pacts[f"{slug}-pricing-service.json"] = PRICING
+    if answers["message_broker"] == "rabbitmq":
+        pacts[f"notifier-{slug}.json"] = NOTIFIER
+    return pacts
+
+
+def written_pacts(project: Path) -> dict[str, list[str]]:
+    return {
+        path.name: sorted(i["description"] for i in json.loads(path.read_text())["interactions"])
+        for path in sorted((project / "pacts").glob("*.json"))
+    }
 
 
 # testcontainers labels every container (and network) it starts with its session; Ryuk's own has none.

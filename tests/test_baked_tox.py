@@ -16,21 +16,23 @@ from tests.layers import (
     SESSION_LABEL,
     bake_alone,
     docker_created,
+    expected_pacts,
     of_sessions,
     record_sessions,
     sessions_of,
     still_there,
     tox,
+    written_pacts,
 )
 
 # Every bake's ruff, mypy and unit layer run in test_bake_matrix.py; these run a bake's own tox, the
-# contract layer included: with everything, with nothing, with the broker but not the upstream
-# (each pact is a file of its own dependency: these cover each one present and absent). The
-# MariaDB bake's own tox runs below, in its Docker layers.
+# contract layer included: with everything and with nothing (each pact is a file of its own
+# dependency: these cover each one present and absent). A bake with the broker but not the upstream
+# runs the same environments as its GitLab pipeline's jobs (test_gitlab_ci_local.py); the MariaDB
+# bake's own tox runs below, in its Docker layers.
 FAST_SAMPLE = [
     "postgresql+redis+rabbitmq+yes",  # all in
     "sqlite+none+none+no",  # all out
-    "postgresql+none+rabbitmq+no",
 ]
 # The full bake's integration layer runs in test_cleanup.py, with the engine reached over TCP.
 INTEGRATION_SAMPLE = [
@@ -45,39 +47,6 @@ E2E_SAMPLE = [
     "sqlite+none+none+no",  # all out
     "mariadb+redis+none+no",
 ]
-
-
-STOREFRONT = [
-    "a request for a page of orders",
-    "a request for an order",
-    "a request for an order that does not exist",
-    "a request to cancel an order",
-    "a request to place an order",
-]
-PRICING = [
-    "a health check",
-    "a request for a price while the pricing service fails",
-    "a request for the price of a known SKU",
-    "a request for the price of an unknown SKU",
-]
-NOTIFIER = ["an order.created event"]
-
-
-def expected_pacts(answers: dict[str, str], slug: str) -> dict[str, list[str]]:
-    """The pact files the contract layer of a bake writes, and their interactions."""
-    pacts = {f"storefront-{slug}.json": STOREFRONT}
-    if answers["upstream_api"] == "yes":
-        pacts[f"{slug}-pricing-service.json"] = PRICING
-    if answers["message_broker"] == "rabbitmq":
-        pacts[f"notifier-{slug}.json"] = NOTIFIER
-    return pacts
-
-
-def written_pacts(project: Path) -> dict[str, list[str]]:
-    return {
-        path.name: sorted(i["description"] for i in json.loads(path.read_text())["interactions"])
-        for path in sorted((project / "pacts").glob("*.json"))
-    }
 
 
 def pytest_closing_lines(output: str) -> list[str]:

@@ -16,7 +16,9 @@ import pytest
 from tests import helpers
 
 Baked = Callable[[Mapping[str, str]], Path]
-SEEDS = range(1, 11)
+# Fixed seeds, so that a failing order can be replayed; every other run of a bake's layers in this
+# suite (the bake matrix, the sampled bakes' tox) is ordered by a seed of its own as well.
+SEEDS = range(1, 5)
 
 
 def project_files(project: Path) -> set[str]:
