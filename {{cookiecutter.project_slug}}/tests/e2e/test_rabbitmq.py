@@ -20,11 +20,14 @@ import pytest
 from tests.e2e.client import Service, eventually
 from tests.e2e.outages import outage_under_load
 from tests.e2e.services.rabbitmq import EventQueue
-from tests.e2e.stack import Query, Stack, frozen, pause
+from tests.e2e.stack import BOUND_SECONDS, Query, Stack, frozen, pause
 
 BROKER = "rabbitmq"
-# Usual latency of a create, with margin for a loaded machine: the request never waits on the broker.
-USUAL_SECONDS = 1.5
+# Usual latency of a create, with margin for a loaded machine: the request never waits on the
+# broker. Held by nine answers in ten: a request that waited on the broker would make most of them
+# slow, where a loaded machine delays a few (the slowest is held to the service's bound instead).
+USUAL_SECONDS = 1.0
+USUAL_SHARE = 0.9
 # How soon the waiting events must be out once the broker accepts connections again (the relay
 # polls every 0.1 s here; the rest is the backlog itself, a few hundred events).
 PUBLISHED_WITHIN_SECONDS = 3.0
@@ -67,7 +70,8 @@ def test_orders_are_accepted_without_the_broker_and_announced_once_it_is_back(
 
     statuses = done.statuses()
     assert set(statuses) <= {200, 201}, done.summary()
-    assert done.slowest() < USUAL_SECONDS, done.summary()
+    assert done.percentile(USUAL_SHARE) < USUAL_SECONDS, done.summary()
+    assert done.slowest() < BOUND_SECONDS, (done.summary(), done.slowest_answers())
     accepted = sorted(set(done.accepted().values()))
     messages = event_queue.take(len(accepted), timeout=PUBLISHED_WITHIN_SECONDS)
     took = time.monotonic() - back
