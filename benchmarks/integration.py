@@ -23,8 +23,9 @@ it), not a measurement.
 ``--template`` bakes another checkout of the template (before and after a change, in one run).
 
 Needs Docker and the images the baked project names (override them with ``*_IMAGE`` variables).
+``--no-mutation`` leaves out part 5.
 Usage: ``python benchmarks/integration.py [--runs 3] [--isolation-rounds 30] [--short]
-[--template PATH]``
+[--no-mutation] [--template PATH]``
 """
 
 from __future__ import annotations
@@ -326,6 +327,9 @@ def main() -> int:
     parser.add_argument("--isolation-rounds", type=int, default=30)
     parser.add_argument("--short", action="store_true", help="one quick pass: does it still run")
     parser.add_argument("--template", type=Path, default=TEMPLATE, help="the template to bake")
+    parser.add_argument(
+        "--no-mutation", action="store_true", help="leave out the mutation score (a quarter hour)"
+    )
     args = parser.parse_args()
     if args.short:
         args.runs, args.isolation_rounds = 1, 3
@@ -366,7 +370,7 @@ def main() -> int:
         ]
         select = SHORT_E2E if args.short else None
         e2e_runs = [run_layer(project, "tests/e2e", env, select) for _ in range(args.runs)]
-        mutation = None if args.short else mutation_report(project)
+        mutation = None if args.short or args.no_mutation else mutation_report(project)
         print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
     print()
