@@ -148,12 +148,13 @@ def host_port(container, port: int) -> tuple[str, int]:
 # --- versions -----------------------------------------------------------------------------------------
 
 # Each stand-in's version as its own program reports it: (command, pattern of the version). RabbitMQ
-# answers only from a running node, so its package's version stands for it.
+# answers only from a running node, so its package's version stands for it (printed with a newline:
+# this engine's log often drops an unterminated last line of a container that exits at once).
 VERSION_PROBES = {
     "POSTGRES": (["postgres", "--version"], r"\(PostgreSQL\) (\d[\d.]*)"),
     "MARIADB": (["mariadbd", "--version"], r"Ver (\d[\d.]*)-MariaDB"),
     "REDIS": (["redis-server", "--version"], r"v=(\d[\d.]*)"),
-    "RABBITMQ": (["dpkg-query", "-W", "-f=${Version}", "rabbitmq-server"], r"^(\d[\d.]*)"),
+    "RABBITMQ": (["dpkg-query", "-W", "-f=${Version}\\n", "rabbitmq-server"], r"^(\d[\d.]*)"),
     "PYTHON": (["python", "--version"], r"Python (\d[\d.]*)"),
     "WIREMOCK": (
         ["java", "-cp", "/var/wiremock/lib/*", "wiremock.Run", "--version"],
