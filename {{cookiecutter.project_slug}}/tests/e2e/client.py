@@ -118,6 +118,8 @@ class Load:
     name: str
     answers: dict[str, list[Answer]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # When a fault was injected and undone under this load (time.time()), if one was.
+    fault: tuple[float, float] | None = None
 
     def record(self, key: str, answer: Answer) -> None:
         with self.lock:
@@ -144,8 +146,17 @@ class Load:
     def slowest(self) -> float:
         return max((answer.seconds for answer in self.all()), default=0.0)
 
-    def percentile(self, fraction: float, status: int | None = None) -> float:
-        times = sorted(a.seconds for a in self.all() if status is None or a.status == status)
+    def during_fault(self) -> list[Answer]:
+        """The answers to requests sent while the fault was in place."""
+        assert self.fault is not None, f"{self.name}: no fault was injected"
+        began, ended = self.fault
+        return [answer for answer in self.all() if began <= answer.began < ended]
+
+    def percentile(
+        self, fraction: float, status: int | None = None, answers: list[Answer] | None = None
+    ) -> float:
+        chosen = self.all() if answers is None else answers
+        times = sorted(a.seconds for a in chosen if status is None or a.status == status)
         if not times:
             return float("nan")
         return times[min(len(times) - 1, round(fraction * (len(times) - 1)))]

@@ -28,8 +28,10 @@ def outage_under_load(
     with load(service, f"{dependency} {kind}") as running:
         time.sleep(0.5)
         with fault(stack, dependency, kind):
+            began = time.time()
             print(f"\n{dependency} {kind} at {time.strftime('%H:%M:%S', time.gmtime())}")
             time.sleep(seconds)
+        running.fault = (began, time.time())
         print(f"{dependency} back at {time.strftime('%H:%M:%S', time.gmtime())}")
         yield running
 
