@@ -95,37 +95,6 @@ def _remove_leftovers():
     client.close()
 
 
-class _Timings:
-    """Collects the measured times and prints them after the test summary (output is captured)."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def pytest_terminal_summary(self, terminalreporter) -> None:
-        if self.lines:
-            terminalreporter.section("drop-in image timings")
-            for line in self.lines:
-                terminalreporter.write_line(line)
-
-
-_timings = _Timings()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _register_timings(request):
-    if not request.config.pluginmanager.is_registered(_timings):
-        request.config.pluginmanager.register(_timings, "ci-image-timings")
-    return
-
-
-@pytest.fixture
-def report(request):
-    def write(msg: str) -> None:
-        _timings.lines.append(f"{request.node.name}: {msg}")
-
-    return write
-
-
 def start_timed(container, report, what: str):
     """container.start(), reporting seconds until its wait strategy said ready (the image is local)."""
     t0 = time.monotonic()
