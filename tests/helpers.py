@@ -10,11 +10,16 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name as canonical_name
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 COOKIECUTTER_JSON: dict[str, Any] = json.loads((TEMPLATE / "cookiecutter.json").read_text())
@@ -120,6 +125,23 @@ def committed_copy(project: Path, where: Path) -> Path:
 def python(*args: str) -> list[str]:
     """A command run with the tools of this test environment."""
     return [sys.executable, *args]
+
+
+def unit_layer(project: Path, *args: str) -> list[str]:
+    """``pytest tests/unit`` of a bake with the pytest plugins its unit extra installs, as
+    ``tox -e unit`` runs it. This environment holds every extra of every bake: the other layers'
+    plugins (schemathesis with hypothesis, pact, xdist, pytest-split, anyio) are blocked, which
+    also spares each run seconds of importing them."""
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    extra = pyproject["project"]["optional-dependencies"]["unit"]
+    installed = {canonical_name(Requirement(requirement).name) for requirement in extra}
+    blocked = sorted(
+        plugin.name
+        for plugin in entry_points(group="pytest11")
+        if plugin.dist is None or canonical_name(plugin.dist.name) not in installed
+    )
+    no_plugins = [arg for name in blocked for arg in ("-p", f"no:{name}")]
+    return python("-m", "pytest", "tests/unit", "-p", "no:cacheprovider", *no_plugins, *args)
 
 
 _SUMMARY = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected)")

@@ -237,7 +237,7 @@ def test_mypy_clean(baked: Baked, answers: dict[str, str], mypy_cache: Path) -> 
 def test_unit_layer_passes(baked: Baked, answers: dict[str, str]) -> None:
     project = baked(answers)
     env = helpers.clean_env(PYTHONPATH=str(project / "src"))
-    command = helpers.python("-m", "pytest", "tests/unit", "-p", "no:cacheprovider")
+    command = helpers.unit_layer(project)
     counts = helpers.assert_tests_passed(helpers.run(command, cwd=project, env=env), "unit layer")
     assert counts.get("skipped", 0) == 0, f"the unit layer runs everywhere, nothing skips: {counts}"
 

@@ -255,9 +255,7 @@ def test_accepted_bakes_pass_and_keep_the_answer_verbatim(
     ):
         checked = helpers.run(helpers.python("-m", *command), cwd=project, env=env)
         assert checked.returncode == 0, checked.output
-    unit = helpers.run(
-        helpers.python("-m", "pytest", "tests/unit", "-p", "no:cacheprovider"), cwd=project, env=env
-    )
+    unit = helpers.run(helpers.unit_layer(project), cwd=project, env=env)
     helpers.assert_tests_passed(unit, "unit layer")
 
     assert not marker.exists()

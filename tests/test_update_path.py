@@ -154,5 +154,5 @@ def assert_fast_checks_pass(project: Path) -> None:
         ran = helpers.run(helpers.python("-m", "ruff", *command), cwd=project)
         assert ran.returncode == 0, ran.output
     env = helpers.clean_env(PYTHONPATH=str(project / "src"))
-    command = helpers.python("-m", "pytest", "tests/unit", "-p", "no:cacheprovider")
+    command = helpers.unit_layer(project)
     helpers.assert_tests_passed(helpers.run(command, cwd=project, env=env), "unit layer")
