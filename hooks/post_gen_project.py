@@ -92,6 +92,14 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/unit/test_price_in_request.py",
         ],
     },
+    "auth": {
+        "jwt": [
+            "src/{package}/dependencies/auth.py",
+            "tests/support/tokens.py",
+            "tests/unit/fakes/auth.py",
+            "tests/unit/test_auth.py",
+        ],
+    },
     # The CI provider's file runs the tox environments as jobs, and its dependency bot's file keeps
     # the pins fresh; with ci=none there is neither.
     "ci": {

@@ -8,6 +8,8 @@ from typing import Any
 from flask import Flask
 
 from . import config, db, health, log, openapi, orders, problems
+{%- if cookiecutter.auth == "jwt" %}
+from .dependencies.auth import init_app as init_auth{% endif %}
 {%- if cookiecutter.cache == "redis" %}
 from .dependencies.cache import init_app as init_cache{% endif %}
 {%- if cookiecutter.message_broker == "rabbitmq" %}
@@ -22,6 +24,8 @@ from .dependencies.pricing import init_app as init_pricing{% endif %}
 # can work without it), its commands, and what it adds to the orders resource.
 DEPENDENCIES: tuple[Callable[[Flask], None], ...] = (
     # one line each, initialised in this order
+    {%- if cookiecutter.auth == "jwt" %}
+    init_auth,{% endif %}
     {%- if cookiecutter.cache == "redis" %}
     init_cache,{% endif %}
     {%- if cookiecutter.message_broker == "rabbitmq" %}

@@ -35,7 +35,7 @@ def readyz() -> Response:
     wait(futures.values(), timeout=timeout)
     checks = {name: _outcome(future, timeout) for name, future in futures.items()}
     failing = [name for name, future in futures.items() if not _succeeded(future)]
-    down = [name for name in failing if dependencies[name].required]
+    down = [name for name in failing if dependencies[name].needed()]
     if down:
         detail = f"Not ready: {', '.join(down)} down."
         return problem_response(503, "Service Unavailable", detail, checks=checks)

@@ -23,9 +23,13 @@ class Dependency:
     name: str
     check: Check
     # False for what the service is built to survive (a cache, say): its failure degrades
-    # readiness instead of failing it.
-    required: bool
+    # readiness instead of failing it. A function when that changes while the service runs.
+    required: bool | Callable[[], bool]
     close: Callable[[], None] = lambda: None
+
+    def needed(self) -> bool:
+        """Whether the service cannot work without it, now."""
+        return self.required() if callable(self.required) else self.required
 
 
 def _no_extra_bounds(_engine: sa.Engine) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +25,19 @@ TYPED_VALUES = sa.Table(
 
 # ``make_app(**overrides)``: the layer's app, with settings of the test's own.
 MakeApp = Callable[..., Flask]
+
+
+def client_sending(headers: Mapping[str, str]) -> type[FlaskClient]:
+    """A test client class whose requests carry ``headers`` (a caller's credentials) unless a
+    request sets them itself."""
+    environ = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()}
+
+    class CallerClient(FlaskClient):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.environ_base.update(environ)
+
+    return CallerClient
 
 
 def engine_of(app: Flask) -> sa.Engine:

@@ -22,10 +22,12 @@ from pytest_socket import disable_socket
 from {{ cookiecutter.package_name }} import create_app, wiring
 from {{ cookiecutter.package_name }}.db import Base
 from tests.support.api import Orders
-from tests.support.apps import MakeApp, engine_of
+from tests.support.apps import MakeApp, client_sending, engine_of
 
 pytest_plugins: list[str] = [
     # the fakes, one module per dependency
+    {%- if cookiecutter.auth == "jwt" %}
+    "tests.unit.fakes.auth",{% endif %}
     {%- if cookiecutter.cache == "redis" %}
     "tests.unit.fakes.cache",{% endif %}
     {%- if cookiecutter.message_broker == "rabbitmq" %}
@@ -40,9 +42,17 @@ FAKE_SETTINGS: dict[str, str] = {
     "broker": "fake_broker_settings",{% endif %}
     {%- if cookiecutter.cache == "redis" %}
     "cache": "fake_cache_settings",{% endif %}
+    {%- if cookiecutter.auth == "jwt" %}
+    "identity": "fake_auth_settings",{% endif %}
     {%- if cookiecutter.upstream_api == "yes" %}
     "pricing": "fake_pricing_settings",{% endif %}
 }
+# What every request of the apps' test clients carries, by the fixture that gives it (a caller's
+# credentials); a request that sets the same header sends its own.
+CALLER_HEADERS: list[str] = [
+    {%- if cookiecutter.auth == "jwt" %}
+    "fake_auth_headers",{% endif %}
+]
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -74,14 +84,20 @@ def service_config(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @pytest.fixture
-def make_app(service_config: dict[str, Any], tmp_path: Path) -> Iterator[MakeApp]:
+def make_app(
+    service_config: dict[str, Any], tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[MakeApp]:
     """Builds an app from the unit configuration and ``overrides``; its schema is made unless
-    ``schema=False``. Its instance folder is the test's own. What the apps hold is released
-    after the test."""
+    ``schema=False``. Its instance folder is the test's own; its test clients send the caller's
+    headers. What the apps hold is released after the test."""
     apps: list[Flask] = []
+    headers: dict[str, str] = {}
+    for fixture in CALLER_HEADERS:
+        headers.update(request.getfixturevalue(fixture))
 
     def make(schema: bool = True, **overrides: object) -> Flask:
         app = create_app({**service_config, **overrides}, instance_path=str(tmp_path / "instance"))
+        app.test_client_class = client_sending(headers)
         apps.append(app)
         if schema:
             Base.metadata.create_all(engine_of(app), checkfirst=False)

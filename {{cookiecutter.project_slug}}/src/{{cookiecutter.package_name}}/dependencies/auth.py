@@ -1,0 +1,393 @@
+"""Who may call the orders API: bearer tokens (JWT) checked against the identity provider's keys.
+
+- Every ``/orders`` operation needs ``Authorization: Bearer <JWT>``: its signature checked with
+  the provider's key named by its ``kid`` (JWKS), with an algorithm of ``AUTH_ALGORITHMS`` (public
+  key ones only: never ``none``, never HMAC, whose secret a public key would become), and its
+  issuer, audience, expiry and not-before (within ``AUTH_LEEWAY_SECONDS``). Nothing else in the
+  header picks a key: ``jku``, ``x5u`` and an embedded ``jwk`` are never read. A token larger
+  than ``AUTH_MAX_TOKEN_BYTES`` is refused unread.
+- Creating and cancelling need the scope ``orders:write``, reading ``orders:read`` (the ``scope``
+  claim, space-separated, or ``scp``). An operation given no scope here is refused.
+- The provider's keys are fetched with a timeout and kept for ``AUTH_JWKS_LIFESPAN_SECONDS``; a
+  failed refresh keeps them, so that tokens signed by known keys work through a provider outage.
+  A ``kid`` not among them refetches the keys (a rotation), at most once every
+  ``AUTH_JWKS_REFRESH_SECONDS``, so that forged kids cannot flood the provider.
+- Readiness: the provider is required until its keys were fetched once (without them no caller
+  can be authenticated), then reported degraded while it is out.
+- Without ``AUTH_JWKS_URL`` (development), a key pair in the instance folder stands in for the
+  provider, and ``flask auth token`` prints tokens it signed; the production entry point refuses
+  to start without the provider's settings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import jwt
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import Flask, Response, current_app, g, request
+from jwt.algorithms import RSAAlgorithm
+
+from .. import wiring
+from ..problems import problem_response
+
+EXTENSION = "{{ cookiecutter.package_name }}.auth"
+SETTINGS: dict[str, Any] = {
+    # The identity provider: its JWKS document, the issuer and audience its tokens carry.
+    "AUTH_JWKS_URL": None,
+    "AUTH_ISSUER": None,
+    "AUTH_AUDIENCE": "{{ cookiecutter.project_slug }}",
+    "AUTH_ALGORITHMS": ["RS256", "ES256"],
+    "AUTH_LEEWAY_SECONDS": 30,
+    "AUTH_JWKS_TIMEOUT_SECONDS": 2.0,
+    "AUTH_JWKS_LIFESPAN_SECONDS": 300,
+    "AUTH_JWKS_REFRESH_SECONDS": 30,
+    "AUTH_MAX_TOKEN_BYTES": 8192,
+}
+READ = "orders:read"
+WRITE = "orders:write"
+# The scope each operation needs, by endpoint; one missing here is refused to everybody.
+REQUIRED_SCOPES: dict[str, str] = {
+    "orders.create_order": WRITE,
+    "orders.list_orders": READ,
+    "orders.get_order": READ,
+    "orders.cancel_order": WRITE,
+}
+# What no provider ever signs with for this service: HMAC would take a public key as its secret.
+PUBLIC_KEY_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+REALM = "{{ cookiecutter.project_slug }}"
+EMBEDDED_KEY_FILE = "auth-signing-key.pem"
+EMBEDDED_KID = "embedded"
+EMBEDDED_ISSUER = "{{ cookiecutter.project_slug }}-embedded"
+logger = logging.getLogger(__name__)
+
+
+class Unauthenticated(Exception):
+    """No usable token: answered 401."""
+
+
+class Forbidden(Exception):
+    """A valid token without the scope the operation needs: answered 403."""
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"This operation needs the scope {scope}.")
+        self.scope = scope
+
+
+class ProviderUnavailable(Exception):
+    """The provider's keys cannot be had, and none are known: answered 503."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    subject: str
+    scopes: frozenset[str]
+
+
+class KeySet:
+    """The provider's signing keys by ``kid``, refreshed as the module docstring says.
+
+    PyJWT's ``PyJWKClient`` empties its cached set when a fetch fails and refetches for every
+    unknown ``kid``: through a provider outage every token would be refused, and forged kids
+    would reach the provider as fast as they come. This keeps PyJWT's parsing (``PyJWKSet``) and
+    changes only when to fetch."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], dict[str, Any]],
+        lifespan_seconds: float,
+        refresh_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
+        self._lifespan = lifespan_seconds
+        self._refresh_interval = refresh_seconds
+        self._clock = clock
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at: float | None = None
+        self._tried_at: float | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def known(self) -> bool:
+        return self._fetched_at is not None
+
+    def key(self, kid: str) -> jwt.PyJWK:
+        if self._expired():
+            self._refresh(keep_on_failure=True)
+        found = self._keys.get(kid)
+        if found is None and self._may_refresh():
+            self._refresh(keep_on_failure=True)
+            found = self._keys.get(kid)
+        if found is None:
+            if not self.known:
+                raise ProviderUnavailable("the identity provider's keys could not be fetched")
+            raise Unauthenticated("The token's key is not one of the identity provider's.")
+        return found
+
+    def check(self) -> str | None:
+        """Readiness: fetches the keys now; a failure raises, whether keys are kept or not."""
+        self._refresh(keep_on_failure=False)
+        return None
+
+    def _expired(self) -> bool:
+        return self._fetched_at is None or self._clock() - self._fetched_at >= self._lifespan
+
+    def _may_refresh(self) -> bool:
+        return self._tried_at is None or self._clock() - self._tried_at >= self._refresh_interval
+
+    def _refresh(self, keep_on_failure: bool) -> None:
+        with self._lock:
+            self._tried_at = self._clock()
+            try:
+                document = self._fetch()
+                keys = {
+                    key.key_id: key
+                    for key in jwt.PyJWKSet.from_dict(document).keys
+                    if key.key_id and key.public_key_use in ("sig", None)
+                }
+            except (requests.RequestException, ValueError, jwt.PyJWKSetError) as error:
+                logger.warning("identity provider keys not refreshed: %s", error)
+                if keep_on_failure:
+                    return
+                raise
+            self._keys = keys
+            self._fetched_at = self._tried_at
+
+
+class Verifier:
+    """Turns a bearer token into its caller, or refuses it."""
+
+    def __init__(
+        self,
+        keys: KeySet,
+        *,
+        issuer: str,
+        audience: str,
+        algorithms: list[str],
+        leeway_seconds: float,
+        max_token_bytes: int,
+    ) -> None:
+        unsafe = set(algorithms) - PUBLIC_KEY_ALGORITHMS
+        if unsafe or not algorithms:
+            raise ValueError(f"AUTH_ALGORITHMS must name public key algorithms only: {unsafe}")
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+        self.algorithms = list(algorithms)
+        self.leeway_seconds = leeway_seconds
+        self.max_token_bytes = max_token_bytes
+
+    def caller(self, token: str) -> Caller:
+        if len(token.encode()) > self.max_token_bytes:
+            raise Unauthenticated("The token is too large.")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise Unauthenticated("The token is not a JWT.") from None
+        algorithm, kid = header.get("alg"), header.get("kid")
+        if algorithm not in self.algorithms:
+            raise Unauthenticated(f"The token's algorithm is not one of {self.algorithms}.")
+        if not isinstance(kid, str) or not kid:
+            raise Unauthenticated("The token names no key (kid).")
+        key = self.keys.key(kid)
+        if key.algorithm_name != algorithm:
+            raise Unauthenticated("The token's algorithm is not its key's.")
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway_seconds,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+        except jwt.InvalidTokenError as error:
+            raise Unauthenticated(f"The token is not valid: {error}.") from None
+        return Caller(str(claims["sub"]), _scopes(claims))
+
+
+def _scopes(claims: dict[str, Any]) -> frozenset[str]:
+    granted = claims.get("scope", claims.get("scp", ""))
+    if isinstance(granted, str):
+        return frozenset(granted.split())
+    if isinstance(granted, list):
+        return frozenset(str(scope) for scope in granted)
+    return frozenset()
+
+
+def init_app(app: Flask) -> None:
+    wiring.settings(app, SETTINGS)
+    if app.config["AUTH_JWKS_URL"]:
+        keys = _provider_keys(app)
+        issuer = app.config["AUTH_ISSUER"]
+        if not issuer:
+            raise RuntimeError("FLASK_AUTH_ISSUER is not set: tokens cannot be checked.")
+    elif app.config["EMBEDDED_DEFAULTS"]:
+        logger.warning(
+            "FLASK_AUTH_JWKS_URL is not set: tokens are checked with a development key in the "
+            "instance folder (development only; `flask auth token` prints one)"
+        )
+        keys = _embedded_keys(app)
+        issuer = EMBEDDED_ISSUER
+    else:
+        raise RuntimeError("FLASK_AUTH_JWKS_URL is not set: tokens cannot be checked.")
+    app.extensions[EXTENSION] = Verifier(
+        keys,
+        issuer=issuer,
+        audience=app.config["AUTH_AUDIENCE"],
+        algorithms=list(app.config["AUTH_ALGORITHMS"]),
+        leeway_seconds=float(app.config["AUTH_LEEWAY_SECONDS"]),
+        max_token_bytes=int(app.config["AUTH_MAX_TOKEN_BYTES"]),
+    )
+    app.before_request_funcs.setdefault("orders", []).append(_authenticate)
+    app.register_error_handler(Unauthenticated, _unauthenticated)
+    app.register_error_handler(Forbidden, _forbidden)
+    app.register_error_handler(ProviderUnavailable, _provider_unavailable)
+    wiring.register(
+        app,
+        # Required until the keys were fetched once: without them nobody can be authenticated.
+        wiring.Dependency("identity", keys.check, required=lambda: not keys.known),
+    )
+    app.cli.add_command(auth_cli)
+
+
+def fetch_jwks(http: requests.Session, url: str, timeout: float) -> dict[str, Any]:
+    """The provider's JWKS document. A redirect is not followed: the keys come from where the
+    settings say, or not at all."""
+    response = http.get(url, timeout=timeout, allow_redirects=False)
+    response.raise_for_status()
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def _provider_keys(app: Flask) -> KeySet:
+    url = app.config["AUTH_JWKS_URL"]
+    timeout = float(app.config["AUTH_JWKS_TIMEOUT_SECONDS"])
+    http = requests.Session()
+    return KeySet(
+        lambda: fetch_jwks(http, url, timeout),
+        lifespan_seconds=float(app.config["AUTH_JWKS_LIFESPAN_SECONDS"]),
+        refresh_seconds=float(app.config["AUTH_JWKS_REFRESH_SECONDS"]),
+    )
+
+
+def _embedded_keys(app: Flask) -> KeySet:
+    public = _embedded_private_key(app).public_key()
+    jwk = {**json.loads(RSAAlgorithm.to_jwk(public)), "kid": EMBEDDED_KID, "alg": "RS256", "use": "sig"}
+    return KeySet(lambda: {"keys": [jwk]}, lifespan_seconds=float("inf"), refresh_seconds=0)
+
+
+def _embedded_private_key(app: Flask) -> rsa.RSAPrivateKey:
+    """The development signing key, made on first use and kept in the instance folder."""
+    path = Path(app.instance_path) / EMBEDDED_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        path.touch(mode=0o600)
+        path.write_bytes(pem)
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, rsa.RSAPrivateKey):
+        raise RuntimeError(f"{path} holds no RSA private key")
+    return loaded
+
+
+def _authenticate() -> None:
+    verifier: Verifier = current_app.extensions[EXTENSION]
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("")
+    caller = verifier.caller(token.strip())
+    needed = REQUIRED_SCOPES.get(request.endpoint or "")
+    if needed is None or needed not in caller.scopes:
+        raise Forbidden(needed or "(none)")
+    g.caller = caller
+
+
+def current_caller() -> Caller:
+    """The caller of the current request, authenticated before the view ran."""
+    caller: Caller = g.caller
+    return caller
+
+
+def _unauthenticated(error: Unauthenticated) -> Response:
+    detail = str(error)
+    response = problem_response(
+        401, "Unauthorized", detail or "Send a bearer token: Authorization: Bearer <token>."
+    )
+    # RFC 6750: no error code when the request carried no token at all.
+    challenge = f'Bearer realm="{REALM}"'
+    if detail:
+        challenge += ', error="invalid_token", error_description="' + _quoted(detail) + '"'
+    response.headers["WWW-Authenticate"] = challenge
+    return response
+
+
+def _forbidden(error: Forbidden) -> Response:
+    response = problem_response(403, "Forbidden", str(error))
+    response.headers["WWW-Authenticate"] = (
+        f'Bearer realm="{REALM}", error="insufficient_scope", scope="{error.scope}"'
+    )
+    return response
+
+
+def _provider_unavailable(error: ProviderUnavailable) -> Response:
+    logger.warning("identity provider unavailable: %s", error)
+    return problem_response(
+        503, "Service Unavailable", "The identity provider did not answer; try again shortly."
+    )
+
+
+def _quoted(text: str) -> str:
+    return text.replace("\\", "").replace('"', "'")
+
+
+def sign(private_key: Any, claims: dict[str, Any], kid: str, algorithm: str = "RS256") -> str:
+    return jwt.encode(claims, private_key, algorithm=algorithm, headers={"kid": kid})
+
+
+@click.group("auth", help="Bearer tokens (development key).")
+def auth_cli() -> None:
+    pass
+
+
+@auth_cli.command("token")
+@click.option("--subject", required=True, help="Who the token names (its sub).")
+@click.option(
+    "--scope", "scopes", multiple=True, default=(READ, WRITE), show_default=True,
+    help="A scope it grants; repeat for more.",
+)  # fmt: skip
+@click.option("--minutes", type=int, default=60, show_default=True, help="How long it is valid.")
+def token_command(subject: str, scopes: tuple[str, ...], minutes: int) -> None:
+    """Prints a token signed by the development key (embedded defaults only)."""
+    if current_app.config["AUTH_JWKS_URL"]:
+        raise click.UsageError("the identity provider signs tokens here, not this service")
+    now = int(time.time())
+    claims = {
+        "iss": EMBEDDED_ISSUER,
+        "aud": current_app.config["AUTH_AUDIENCE"],
+        "sub": subject,
+        "scope": " ".join(scopes),
+        "iat": now,
+        "nbf": now,
+        "exp": now + 60 * minutes,
+    }
+    click.echo(sign(_embedded_private_key(current_app), claims, EMBEDDED_KID))
