@@ -8,9 +8,10 @@ the running service against it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify
 from pydantic import BaseModel
 
 from . import orders
@@ -20,6 +21,9 @@ bp = Blueprint("openapi", __name__)
 # JSON quoting keeps any name a valid literal; the formatter would prefer other quotes for some.
 TITLE = {{ cookiecutter.project_name | tojson }}  # fmt: skip
 VERSION = {{ cookiecutter.version | tojson }}
+AMENDMENTS = "{{ cookiecutter.package_name }}.openapi.amendments"
+# Changes a dependency makes to the document (its security scheme, say), in place.
+Amendment = Callable[[dict[str, Any]], None]
 
 
 REF = "#/components/schemas/{model}"
@@ -31,7 +35,7 @@ def _json(schema_ref: str) -> dict[str, Any]:
     return {"application/json": {"schema": {"$ref": REF.format(model=schema_ref)}}}
 
 
-def _problem(description: str) -> dict[str, Any]:
+def problem(description: str) -> dict[str, Any]:
     return {
         "description": description,
         "content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}},
@@ -106,12 +110,12 @@ def _create_order(problems: dict[int, str]) -> dict[str, Any]:
                 "content": _json("OrderOut"),
                 "links": ORDER_LINKS,
             },
-            "400": _problem("Malformed body, or an Idempotency-Key not 1 to 64 characters"),
-            "413": _problem("Body too large"),
-            "415": _problem("Not JSON"),
-            "422": _problem("Invalid fields"),
-            "503": _problem(DATABASE_DOWN),
-            **{str(status): _problem(description) for status, description in problems.items()},
+            "400": problem("Malformed body, or an Idempotency-Key not 1 to 64 characters"),
+            "413": problem("Body too large"),
+            "415": problem("Not JSON"),
+            "422": problem("Invalid fields"),
+            "503": problem(DATABASE_DOWN),
+            **{str(status): problem(description) for status, description in problems.items()},
         },
     }
 
@@ -128,8 +132,8 @@ def _order_paths() -> dict[str, Any]:
                         "description": "The order",
                         "content": _json("OrderOut"),
                     },
-                    "404": _problem("No such order"),
-                    "503": _problem(DATABASE_DOWN),
+                    "404": problem("No such order"),
+                    "503": problem(DATABASE_DOWN),
                 },
             },
         },
@@ -143,9 +147,9 @@ def _order_paths() -> dict[str, Any]:
                         "description": "The cancelled order",
                         "content": _json("OrderOut"),
                     },
-                    "404": _problem("No such order"),
-                    "409": _problem("Already cancelled, or changed meanwhile"),
-                    "503": _problem(DATABASE_DOWN),
+                    "404": problem("No such order"),
+                    "409": problem("Already cancelled, or changed meanwhile"),
+                    "503": problem(DATABASE_DOWN),
                 },
             },
         },
@@ -178,8 +182,8 @@ def _list_orders() -> dict[str, Any]:
                 "description": "A page of orders",
                 "content": _json("OrderPageOut"),
             },
-            "422": _problem("Invalid query"),
-            "503": _problem(DATABASE_DOWN),
+            "422": problem("Invalid query"),
+            "503": problem(DATABASE_DOWN),
         },
     }
 
@@ -205,7 +209,7 @@ def _service_paths() -> dict[str, Any]:
                     "200": {
                         "description": "Ready",
                     },
-                    "503": _problem("A dependency is down; the body names it"),
+                    "503": problem("A dependency is down; the body names it"),
                 },
             }
         },
@@ -223,10 +227,15 @@ def _service_paths() -> dict[str, Any]:
     }
 
 
+def register_amendment(app: Flask, amendment: Amendment) -> None:
+    app.extensions.setdefault(AMENDMENTS, []).append(amendment)
+
+
 def document() -> dict[str, Any]:
-    """The document of the current app (its price source decides what a new order holds)."""
+    """The document of the current app (its price source decides what a new order holds, its
+    dependencies' amendments what else it says)."""
     source = orders.prices()
-    return {
+    built: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": VERSION},
         "paths": {
@@ -236,6 +245,9 @@ def document() -> dict[str, Any]:
         },
         "components": {"schemas": schemas(source.request_model)},
     }
+    for amendment in current_app.extensions.get(AMENDMENTS, []):
+        amendment(built)
+    return built
 
 
 @bp.get("/openapi.json")

@@ -5,6 +5,8 @@ It names none of the optional dependencies. They join in through what they regis
 - a price source (``register_prices``): where a new order's unit price comes from, and which
   request model it needs;
 - a reader (``register_reader``): how an order document is read, such as through a cache;
+- a confinement (``register_confinement``): which orders the caller of a request may see and
+  change, such as its own; without one, every caller sees every order;
 - the signals ``order_recorded`` (inside the transaction that stores a change: whatever a receiver
   adds to the session is committed with the order, or not at all) and ``order_committed`` (after
   the commit).
@@ -33,6 +35,7 @@ bp = Blueprint("orders", __name__, url_prefix="/orders")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 PRICES = "{{ cookiecutter.package_name }}.orders.prices"
 READER = "{{ cookiecutter.package_name }}.orders.reader"
+CONFINEMENT = "{{ cookiecutter.package_name }}.orders.confinement"
 Model = TypeVar("Model", bound=BaseModel)
 Document = dict[str, Any]
 
@@ -63,6 +66,29 @@ class PriceSource(Protocol):
     def price_for(self, new: NewOrder) -> Price: ...
 
 
+class Confinement(Protocol):
+    """Which orders the caller of the current request may see and change."""
+
+    def narrowed(self, query: sa.Select[Order]) -> sa.Select[Order]:
+        """``query`` restricted to those orders."""
+        ...
+
+    def viewer(self) -> str:
+        """Who the caller is, as far as what it may see goes: an order document kept for one
+        viewer (a cache entry) is never served to another."""
+        ...
+
+
+class Everyone:
+    """Without a confinement: every caller sees every order, alike."""
+
+    def narrowed(self, query: sa.Select[Order]) -> sa.Select[Order]:
+        return query
+
+    def viewer(self) -> str:
+        return ""
+
+
 # Reads an order's document; given the id and the database read, which it may avoid.
 Reader = Callable[[int, Callable[[], Document]], Document]
 
@@ -73,6 +99,15 @@ def register_prices(app: Flask, source: PriceSource) -> None:
 
 def register_reader(app: Flask, reader: Reader) -> None:
     app.extensions[READER] = reader
+
+
+def register_confinement(app: Flask, confinement: Confinement) -> None:
+    app.extensions[CONFINEMENT] = confinement
+
+
+def confinement() -> Confinement:
+    chosen: Confinement = current_app.extensions.get(CONFINEMENT, Everyone())
+    return chosen
 
 
 def prices() -> PriceSource:
@@ -110,6 +145,10 @@ def create_order() -> tuple[Response, int, dict[str, str]]:
         session.rollback()
         winner = _order_by_idempotency_key(key) if key else None
         if winner is None:
+            if key and _idempotency_key_taken(key):
+                raise Problem(
+                    409, "Conflict", f"This {IDEMPOTENCY_HEADER} is taken; send a new one."
+                ) from None
             raise
         return jsonify(winner.to_dict()), 200, {"Location": _location(winner)}
     order_committed.send(_app(), session=session, order=order, change=CREATED)
@@ -126,6 +165,7 @@ def get_order(order_id: int) -> Response:
 def list_orders() -> Response:
     page = _validated(PageQuery, request.args.to_dict())
     query = sa.select(Order).where(Order.id > page.after).order_by(Order.id).limit(page.limit)
+    query = confinement().narrowed(query)
     orders = db.session().scalars(query).all()
     next_after = orders[-1].id if len(orders) == page.limit else None
     page_out = OrderPageOut(items=[order.out() for order in orders], next_after=next_after)
@@ -156,15 +196,25 @@ def _app() -> Flask:
 
 
 def _existing_order(order_id: int) -> Order:
-    order = db.session().get(Order, order_id) if order_id <= MAX_ID else None
+    """The order, if the caller may see it: another caller's answers 404 as an unknown one does,
+    so that ids cannot be probed."""
+    query = confinement().narrowed(sa.select(Order).where(Order.id == order_id))
+    order = db.session().scalars(query).one_or_none() if order_id <= MAX_ID else None
     if order is None:
         raise Problem(404, "Not Found", f"No order {order_id}.")
     return order
 
 
 def _order_by_idempotency_key(key: str) -> Order | None:
-    query = sa.select(Order).where(Order.idempotency_key == key)
+    query = confinement().narrowed(sa.select(Order).where(Order.idempotency_key == key))
     return db.session().scalars(query).one_or_none()
+
+
+def _idempotency_key_taken(key: str) -> bool:
+    """Whether an order the caller may not see holds the key (keys are unique across callers;
+    the order itself stays unseen)."""
+    query = sa.select(Order.id).where(Order.idempotency_key == key)
+    return db.session().scalars(query).first() is not None
 
 
 def _idempotency_key() -> str | None:

@@ -47,9 +47,9 @@ def set_up(service: ServiceUnderTest, state: str, parameters: dict[str, Any]) ->
     """Puts the service in the state an interaction names (unknown states fail the interaction)."""
     service.reset()
     if state == "an order exists":
-        store_orders(service.app, 1, id=int(parameters["id"]))
+        store_orders(service.app.test_client(), 1, id=int(parameters["id"]))
     elif state == "orders exist":
-        store_orders(service.app, int(parameters["count"]))
+        store_orders(service.app.test_client(), int(parameters["count"]))
     elif state not in ("SKU-1 can be ordered", "no order exists"):
         raise ValueError(f"no provider state {state!r}")
 

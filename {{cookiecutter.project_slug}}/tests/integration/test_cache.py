@@ -25,8 +25,8 @@ def change_behind_the_services_back(connection: sa.Connection, order_id: int) ->
     )
 
 
-def cached(redis_client: redis.Redis, order_id: int) -> Any:
-    value = redis_client.get(OrderCache.key(order_id))
+def cached(redis_client: redis.Redis, orders: Orders, order_id: int) -> Any:
+    value = redis_client.get(OrderCache.key(order_id, orders.viewer))
     return None if value is None else json.loads(value)
 
 
@@ -34,13 +34,14 @@ def test_a_read_misses_then_fills_the_cache_for_the_ttl(
     orders: Orders, redis_client: redis.Redis
 ) -> None:
     order = orders.created()
-    assert cached(redis_client, order["id"]) is None  # creating does not fill the cache
+    assert cached(redis_client, orders, order["id"]) is None  # creating does not fill the cache
 
     response = orders.get(order["id"])
 
     assert response.status_code == 200
-    assert cached(redis_client, order["id"]) == response.get_json() == order
-    assert 0 < redis_client.ttl(OrderCache.key(order["id"])) <= SETTINGS["CACHE_TTL_SECONDS"]
+    assert cached(redis_client, orders, order["id"]) == response.get_json() == order
+    ttl = redis_client.ttl(OrderCache.key(order["id"], orders.viewer))
+    assert 0 < ttl <= SETTINGS["CACHE_TTL_SECONDS"]
 
 
 def test_a_cached_order_is_served_without_the_database(
@@ -51,7 +52,7 @@ def test_a_cached_order_is_served_without_the_database(
     change_behind_the_services_back(connection, order["id"])
 
     from_cache = orders.get(order["id"]).get_json()
-    redis_client.delete(OrderCache.key(order["id"]))
+    redis_client.delete(OrderCache.key(order["id"], orders.viewer))
     from_database = orders.get(order["id"]).get_json()
 
     assert from_cache["sku"] == order["sku"]
@@ -64,9 +65,9 @@ def test_cancelling_invalidates_the_entry(orders: Orders, redis_client: redis.Re
 
     assert orders.cancel(order_id).status_code == 200
 
-    assert cached(redis_client, order_id) is None
+    assert cached(redis_client, orders, order_id) is None
     assert orders.get(order_id).get_json()["status"] == "cancelled"
-    assert cached(redis_client, order_id)["status"] == "cancelled"
+    assert cached(redis_client, orders, order_id)["status"] == "cancelled"
 
 
 def test_an_entry_expires_after_its_ttl(
@@ -75,7 +76,7 @@ def test_an_entry_expires_after_its_ttl(
     orders = Orders(make_app(CACHE_TTL_SECONDS=1).test_client())
     order_id = orders.created()["id"]
     orders.get(order_id)
-    key = OrderCache.key(order_id)
+    key = OrderCache.key(order_id, orders.viewer)
     assert 0 < redis_client.pttl(key) <= 1000
 
     deadline = time.monotonic() + 3

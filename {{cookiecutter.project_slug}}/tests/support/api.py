@@ -8,6 +8,8 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from {{ cookiecutter.package_name }} import orders
+
 # The unit price of every SKU the tests order (the price source's stand-in in each layer says it).
 UNIT_PRICE = "12.50"
 CURRENCY = "EUR"
@@ -46,6 +48,15 @@ class Orders:
 
     def get(self, order_id: int) -> TestResponse:
         return self.client.get(f"/orders/{order_id}")
+
+    @property
+    def viewer(self) -> str:
+        """Who the requests are from, as the orders' confinement names it (whose entries a
+        cache keeps apart)."""
+        app = self.client.application
+        with app.test_request_context("/orders", environ_base=self.client.environ_base):
+            app.preprocess_request()
+            return orders.confinement().viewer()
 
     def cancel(self, order_id: int) -> TestResponse:
         return self.client.post(f"/orders/{order_id}/cancel")

@@ -12,11 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from {{ cookiecutter.package_name }} import db
 from {{ cookiecutter.package_name }}.models import CREATED, Order
+from {{ cookiecutter.package_name }}.orders import order_recorded
 
 from .api import CURRENCY, UNIT_PRICE
 
@@ -39,12 +40,19 @@ def new_order(**values: Any) -> Order:
     return order
 
 
-def store_orders(app: Flask, count: int, **values: Any) -> list[int]:
-    """Stores ``count`` orders through the app's own session; returns their ids in order."""
-    with app.app_context():
+def store_orders(client: FlaskClient, count: int, **values: Any) -> list[int]:
+    """Stores ``count`` orders through the app's own session, as if the client's caller had
+    created them: what the app records with a new order (``order_recorded``) is
+    stored with them. Returns their ids in order."""
+    app = client.application
+    with app.test_request_context("/orders", environ_base=client.environ_base):
+        app.preprocess_request()
         session = db.session()
         orders = [new_order(**values) for _ in range(count)]
         session.add_all(orders)
+        session.flush()
+        for order in orders:
+            order_recorded.send(app, session=session, order=order, change=CREATED)
         session.commit()
         return [order.id for order in orders]
 

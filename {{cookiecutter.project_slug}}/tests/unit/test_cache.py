@@ -51,7 +51,7 @@ def test_first_read_fills_the_cache_with_the_configured_ttl(
     orders: Orders, fake_redis: fakeredis.FakeRedis
 ) -> None:
     order_id = orders.created_id()
-    key = OrderCache.key(order_id)
+    key = OrderCache.key(order_id, orders.viewer)
     assert not fake_redis.exists(key)
 
     response = orders.get(order_id)
@@ -94,7 +94,7 @@ def test_cancel_invalidates_the_cached_order(
 
     orders.cancel(order_id)
 
-    assert not fake_redis.exists(OrderCache.key(order_id))
+    assert not fake_redis.exists(OrderCache.key(order_id, orders.viewer))
     assert orders.get(order_id).get_json()["status"] == "cancelled"
 
 
@@ -109,14 +109,14 @@ def test_an_unreadable_entry_is_replaced_by_the_database_copy(
     orders: Orders, fake_redis: fakeredis.FakeRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
     order_id = orders.created_id("SOUND")
-    fake_redis.set(OrderCache.key(order_id), b"{cut short")
+    fake_redis.set(OrderCache.key(order_id, orders.viewer), b"{cut short")
 
     with caplog.at_level(logging.WARNING):
         response = orders.get(order_id)
 
     assert response.status_code == 200
     assert response.get_json()["sku"] == "SOUND"
-    assert cached(fake_redis, OrderCache.key(order_id))["sku"] == "SOUND"
+    assert cached(fake_redis, OrderCache.key(order_id, orders.viewer))["sku"] == "SOUND"
     assert warnings(caplog) == [
         f"unreadable cache entry for order {order_id}, read from the database"
     ]

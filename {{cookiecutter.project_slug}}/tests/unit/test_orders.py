@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +11,13 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
-from {{ cookiecutter.package_name }}.models import Order, utcnow
+from {{ cookiecutter.package_name }}.models import CREATED, Order
+from {{ cookiecutter.package_name }}.orders import order_recorded
 from tests.support.api import Orders, order_body
 from tests.support.apps import MakeApp, assert_invalid_field, count_rows, engine_of
-from tests.support.orders import store_orders
+from tests.support.orders import new_order, store_orders
 
 
 @contextmanager
@@ -137,20 +138,19 @@ def test_create_that_loses_a_race_on_its_key_returns_the_winner(
     app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'orders.sqlite3'}")
     engine = engine_of(app)
 
+    twins: list[Order] = []
+
     def twin_commits_first(_mapper: Any, _connection: Any, order: Order) -> None:
-        with engine.begin() as other:
-            other.execute(
-                sa.insert(Order).values(
-                    sku="TWIN",
-                    quantity=1,
-                    unit_price=Decimal("1.00"),
-                    currency="EUR",
-                    status="created",
-                    idempotency_key=order.idempotency_key,
-                    created_at=utcnow(),
-                    version=1,
-                )
-            )
+        # The twin: the same caller's request with the same key, on a connection of its own.
+        if twins:
+            return  # the twin's own insert
+        twins.append(order)
+        with Session(engine) as other:
+            twin = new_order(sku="TWIN", idempotency_key=order.idempotency_key)
+            other.add(twin)
+            other.flush()
+            order_recorded.send(app, session=other, order=twin, change=CREATED)
+            other.commit()
 
     with listening(Order, "before_insert", twin_commits_first):
         response = Orders(app.test_client()).create(key="raced")
@@ -160,8 +160,8 @@ def test_create_that_loses_a_race_on_its_key_returns_the_winner(
     assert count_rows(app, "orders") == 1
 
 
-def test_list_walks_every_order_a_page_at_a_time(app: Flask, client: FlaskClient) -> None:
-    created = store_orders(app, 5)
+def test_list_walks_every_order_a_page_at_a_time(client: FlaskClient) -> None:
+    created = store_orders(client, 5)
     seen: list[int] = []
     sizes: list[int] = []
     after = 0
@@ -178,10 +178,8 @@ def test_list_walks_every_order_a_page_at_a_time(app: Flask, client: FlaskClient
     assert sizes == [2, 2, 1]
 
 
-def test_list_ends_with_an_empty_page_when_the_last_one_is_full(
-    app: Flask, client: FlaskClient
-) -> None:
-    last = store_orders(app, 2)[-1]
+def test_list_ends_with_an_empty_page_when_the_last_one_is_full(client: FlaskClient) -> None:
+    last = store_orders(client, 2)[-1]
 
     full = client.get("/orders?limit=2").get_json()
     after_full = client.get(f"/orders?limit=2&after={full['next_after']}").get_json()
@@ -190,8 +188,8 @@ def test_list_ends_with_an_empty_page_when_the_last_one_is_full(
     assert after_full == {"items": [], "next_after": None}
 
 
-def test_list_defaults_to_pages_of_twenty(app: Flask, client: FlaskClient) -> None:
-    created = store_orders(app, 21)
+def test_list_defaults_to_pages_of_twenty(client: FlaskClient) -> None:
+    created = store_orders(client, 21)
 
     page = client.get("/orders").get_json()
 

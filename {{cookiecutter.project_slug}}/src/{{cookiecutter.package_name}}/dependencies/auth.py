@@ -8,6 +8,11 @@
   than ``AUTH_MAX_TOKEN_BYTES`` is refused unread.
 - Creating and cancelling need the scope ``orders:write``, reading ``orders:read`` (the ``scope``
   claim, space-separated, or ``scp``). An operation given no scope here is refused.
+- Each order records its owner, the token's subject (``sub``, at most ``MAX_SUBJECT_LENGTH``
+  characters), in a table of its own; a caller sees, lists and cancels its own orders only.
+  Another's answers 404, as an unknown id does, so that ids cannot be probed; an idempotency
+  key another caller holds answers 409, without showing its order. A cached order is kept per
+  caller (``orders.Confinement.viewer``), so a cache never serves one caller's order to another.
 - The provider's keys are fetched with a timeout and kept for ``AUTH_JWKS_LIFESPAN_SECONDS``; a
   failed refresh keeps them, so that tokens signed by known keys work through a provider outage.
   A ``kid`` not among them refetches the keys (a rotation), at most once every
@@ -33,12 +38,18 @@ from typing import Any
 import click
 import jwt
 import requests
+import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, Response, current_app, g, request
+from flask.cli import AppGroup
 from jwt.algorithms import RSAAlgorithm
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .. import wiring
+from .. import openapi, wiring
+from ..db import Base, BigId
+from ..models import CREATED, Order
+from ..orders import order_recorded, register_confinement
 from ..problems import problem_response
 
 EXTENSION = "{{ cookiecutter.package_name }}.auth"
@@ -67,6 +78,7 @@ REQUIRED_SCOPES: dict[str, str] = {
 PUBLIC_KEY_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
+MAX_SUBJECT_LENGTH = 255
 REALM = "{{ cookiecutter.project_slug }}"
 EMBEDDED_KEY_FILE = "auth-signing-key.pem"
 EMBEDDED_KID = "embedded"
@@ -94,6 +106,31 @@ class ProviderUnavailable(Exception):
 class Caller:
     subject: str
     scopes: frozenset[str]
+
+
+class OrderOwner(Base):
+    """Whose an order is: the subject of the token that created it."""
+
+    __tablename__ = "order_owners"
+
+    order_id: Mapped[int] = mapped_column(
+        BigId,
+        sa.ForeignKey("orders.id", name="fk_order_owners_order", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    owner: Mapped[str] = mapped_column(sa.String(MAX_SUBJECT_LENGTH), index=True)
+
+
+class OwnOrders:
+    """The orders' confinement: a caller's own orders only."""
+
+    def narrowed(self, query: sa.Select[Order]) -> sa.Select[Order]:
+        return query.join(OrderOwner, OrderOwner.order_id == Order.id).where(
+            OrderOwner.owner == current_caller().subject
+        )
+
+    def viewer(self) -> str:
+        return current_caller().subject
 
 
 class KeySet:
@@ -217,7 +254,12 @@ class Verifier:
             )
         except jwt.InvalidTokenError as error:
             raise Unauthenticated(f"The token is not valid: {error}.") from None
-        return Caller(str(claims["sub"]), _scopes(claims))
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT_LENGTH:
+            raise Unauthenticated(
+                f"The token's subject is not 1 to {MAX_SUBJECT_LENGTH} characters."
+            )
+        return Caller(subject, _scopes(claims))
 
 
 def _scopes(claims: dict[str, Any]) -> frozenset[str]:
@@ -254,6 +296,9 @@ def init_app(app: Flask) -> None:
         max_token_bytes=int(app.config["AUTH_MAX_TOKEN_BYTES"]),
     )
     app.before_request_funcs.setdefault("orders", []).append(_authenticate)
+    register_confinement(app, OwnOrders())
+    openapi.register_amendment(app, _document_security)
+    order_recorded.connect(_record_owner, sender=app)
     app.register_error_handler(Unauthenticated, _unauthenticated)
     app.register_error_handler(Forbidden, _forbidden)
     app.register_error_handler(ProviderUnavailable, _provider_unavailable)
@@ -287,7 +332,12 @@ def _provider_keys(app: Flask) -> KeySet:
 
 def _embedded_keys(app: Flask) -> KeySet:
     public = _embedded_private_key(app).public_key()
-    jwk = {**json.loads(RSAAlgorithm.to_jwk(public)), "kid": EMBEDDED_KID, "alg": "RS256", "use": "sig"}
+    jwk = {
+        **json.loads(RSAAlgorithm.to_jwk(public)),
+        "kid": EMBEDDED_KID,
+        "alg": "RS256",
+        "use": "sig",
+    }
     return KeySet(lambda: {"keys": [jwk]}, lifespan_seconds=float("inf"), refresh_seconds=0)
 
 
@@ -320,6 +370,47 @@ def _authenticate() -> None:
     if needed is None or needed not in caller.scopes:
         raise Forbidden(needed or "(none)")
     g.caller = caller
+
+
+def _document_security(document: dict[str, Any]) -> None:
+    """The bearer scheme, and for each operation the scope it needs and the refusals it adds."""
+    components = document["components"]
+    components["securitySchemes"] = {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": f"A token of the identity provider, for the audience {REALM}, "
+            f"granting the scope the operation names ({READ} or {WRITE}).",
+        }
+    }
+    scopes = {_operation_id(endpoint): scope for endpoint, scope in REQUIRED_SCOPES.items()}
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            scope = scopes.get(operation["operationId"])
+            if scope is None:
+                continue
+            operation["security"] = [{"bearer": [scope]}]
+            operation["responses"].update(
+                {
+                    "401": openapi.problem("No bearer token, or one that is not valid"),
+                    "403": openapi.problem(f"The token does not grant {scope}"),
+                }
+            )
+    create = document["paths"]["/orders"]["post"]["responses"]
+    create["409"] = openapi.problem("The Idempotency-Key is held by another caller's order")
+
+
+def _operation_id(endpoint: str) -> str:
+    """``orders.create_order`` -> ``createOrder``, as the document names the operations."""
+    first, *rest = endpoint.rpartition(".")[2].split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+def _record_owner(_app: Flask, session: Session, order: Order, change: str, **_: Any) -> None:
+    # In the transaction that stores the order: an order never exists without its owner.
+    if change == CREATED:
+        session.add(OrderOwner(order_id=order.id, owner=current_caller().subject))
 
 
 def current_caller() -> Caller:
@@ -364,9 +455,7 @@ def sign(private_key: Any, claims: dict[str, Any], kid: str, algorithm: str = "R
     return jwt.encode(claims, private_key, algorithm=algorithm, headers={"kid": kid})
 
 
-@click.group("auth", help="Bearer tokens (development key).")
-def auth_cli() -> None:
-    pass
+auth_cli = AppGroup("auth", help="Bearer tokens (development key).")
 
 
 @auth_cli.command("token")

@@ -6,6 +6,7 @@ treated as a miss, so a cache outage degrades reads to the database instead of f
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from flask import Flask, current_app
 
 from .. import wiring
 from ..models import CREATED, Order
-from ..orders import order_committed, register_reader
+from ..orders import confinement, order_committed, register_reader
 
 EXTENSION = "{{ cookiecutter.package_name }}.cache"
 SETTINGS: dict[str, Any] = {
@@ -34,12 +35,19 @@ class OrderCache:
         self.ttl_seconds = ttl_seconds
 
     @staticmethod
-    def key(order_id: int) -> str:
-        return f"{{ cookiecutter.package_name }}:order:{order_id}"
+    def key(order_id: int, viewer: str) -> str:
+        """Where the order's document is kept for ``viewer`` (``orders.Confinement``): a
+        document read by one caller is never served to another who may not see it."""
+        own = f":{hashlib.sha256(viewer.encode()).hexdigest()[:32]}" if viewer else ""
+        return f"{{ cookiecutter.package_name }}:order:{order_id}{own}"
+
+    @classmethod
+    def key_for_caller(cls, order_id: int) -> str:
+        return cls.key(order_id, confinement().viewer())
 
     def get(self, order_id: int) -> dict[str, Any] | None:
         try:
-            raw = self.client.get(self.key(order_id))
+            raw = self.client.get(self.key_for_caller(order_id))
         except redis.RedisError as error:
             logger.warning("cache read failed, reading from the database: %s", error)
             return None
@@ -56,13 +64,15 @@ class OrderCache:
 
     def put(self, order_id: int, document: dict[str, Any]) -> None:
         try:
-            self.client.set(self.key(order_id), json.dumps(document), ex=self.ttl_seconds)
+            self.client.set(
+                self.key_for_caller(order_id), json.dumps(document), ex=self.ttl_seconds
+            )
         except redis.RedisError as error:
             logger.warning("cache write failed: %s", error)
 
     def invalidate(self, order_id: int) -> None:
         try:
-            self.client.delete(self.key(order_id))
+            self.client.delete(self.key_for_caller(order_id))
         except redis.RedisError as error:
             # A stale entry outlives the outage by at most the TTL.
             logger.warning("cache invalidation failed: %s", error)
@@ -100,7 +110,8 @@ def init_app(app: Flask) -> None:
 
 
 def _invalidate_changed(app: Flask, order: Order, change: str, **_: Any) -> None:
-    # A new order has nothing cached yet: creating one never waits on the cache.
+    # A new order has nothing cached yet: creating one never waits on the cache. Only a caller
+    # who may see an order changes it: the entry is the one kept for that caller.
     if change != CREATED:
         app.extensions[EXTENSION].invalidate(order.id)
 

@@ -25,7 +25,8 @@ class FakeIdentityProvider:
         self.fetches = 0
 
     def fetch(self, _http: requests.Session, url: str, timeout: float) -> dict[str, Any]:
-        assert url == JWKS_URL and timeout > 0
+        assert url == JWKS_URL
+        assert timeout > 0
         self.fetches += 1
         if not self.reachable:
             raise requests.ConnectionError("identity.test: connection refused")
