@@ -2,7 +2,7 @@
 
 The wiring is the plan below: for each option, the files and folders that belong to each answer,
 kept whole when it was chosen and removed whole otherwise. A path owned by several answers (a
-server database's tests) stays if any of them was chosen. The shared files name the dependencies
+server database's tests, a folder two dependencies share) stays if any of them was chosen. The shared files name the dependencies
 that remain in short lists, one line each, rendered with the answers: the app factory's
 ``DEPENDENCIES``, the database servers, each test layer's ``pytest_plugins`` and settings, and the
 files a format leaves no other way (compose.yaml, pyproject.toml, tox.ini, the README). No
@@ -83,7 +83,8 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/e2e/services/wiremock.py",
             "tests/e2e/test_pricing.py",
             "tests/contract/pacts/pricing.py",
-            "tests/contract/stubs",
+            "tests/contract/stubs/__init__.py",
+            "tests/contract/stubs/pricing.py",
             "tests/contract/test_pricing.py",
             "tests/contract/test_wiremock_stubs.py",
         ],
@@ -99,6 +100,10 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/support/tokens.py",
             "tests/unit/fakes/auth.py",
             "tests/unit/test_auth.py",
+            "tests/fixtures/identity.py",
+            "tests/integration/test_identity.py",
+            "tests/contract/stubs/__init__.py",
+            "tests/contract/stubs/identity.py",
         ],
     },
     # The CI provider's file runs the tox environments as jobs, and its dependency bot's file keeps
@@ -112,13 +117,15 @@ PLAN: dict[str, dict[str, list[str]]] = {
 
 def unchosen_paths(answers: dict[str, str], plan: dict[str, dict[str, list[str]]]) -> list[str]:
     """Every path owned only by answers that were not given, with the package name filled in."""
-    unchosen = []
-    for option, owners in plan.items():
-        kept = set(owners.get(answers[option], []))
-        for answer, paths in owners.items():
-            if answer != answers[option]:
-                unchosen.extend(path for path in paths if path not in kept)
-    return sorted({path.format(package=answers["package_name"]) for path in unchosen})
+    chosen = {path for option, owners in plan.items() for path in owners.get(answers[option], [])}
+    unchosen = {
+        path
+        for option, owners in plan.items()
+        for answer, paths in owners.items()
+        if answer != answers[option]
+        for path in paths
+    }
+    return sorted(path.format(package=answers["package_name"]) for path in unchosen - chosen)
 
 
 def remove(project: Path, relative: str) -> None:

@@ -29,7 +29,7 @@ from tests.baked_requirements import BAKED_PYPROJECT, render
 
 LOCK = helpers.TEMPLATE / "{{cookiecutter.project_slug}}" / "requirements-lock.txt"
 # The answers that decide what a bake installs.
-DEPENDENCY_QUESTIONS = ("database", "cache", "message_broker", "upstream_api")
+DEPENDENCY_QUESTIONS = ("database", "cache", "message_broker", "upstream_api", "auth")
 # As the bake's tox.ini [testenv:lock] runs it, the output file aside: the two files are the same
 # but for the template's conditions.
 COMPILE_COMMAND = "tox -e lock"

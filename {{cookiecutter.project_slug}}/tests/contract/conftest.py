@@ -28,6 +28,8 @@ pytest_plugins: list[str] = [
     "tests.contract.pacts.notifier",{% endif %}
     {%- if cookiecutter.upstream_api == "yes" %}
     "tests.contract.pacts.pricing",{% endif %}
+    {%- if cookiecutter.auth == "jwt" %}
+    "tests.contract.stubs.identity",{% endif %}
     {%- if cookiecutter.upstream_api == "yes" %}
     "tests.contract.stubs.pricing",{% endif %}
 ]
@@ -35,9 +37,17 @@ HYPOTHESIS_HOME = pytest.StashKey[Path]()
 STUB_SETTINGS: dict[str, str] = {
     # each dependency stubbed on loopback, by the name readiness reports: the fixture that
     # points the service at its stub
+    {%- if cookiecutter.auth == "jwt" %}
+    "identity": "stub_identity_settings",{% endif %}
     {%- if cookiecutter.upstream_api == "yes" %}
     "pricing": "stub_pricing_settings",{% endif %}
 }
+# What every request to the service carries, by the fixture that gives it (a consumer's
+# credentials): the apps' test clients, the pact verifier and schemathesis send them.
+CALLER_HEADERS: list[str] = [
+    {%- if cookiecutter.auth == "jwt" %}
+    "stub_identity_headers",{% endif %}
+]
 
 
 def pytest_terminal_summary(
@@ -103,3 +113,11 @@ def service_config(request: pytest.FixtureRequest) -> dict[str, Any]:
     for fixture in STUB_SETTINGS.values():
         config.update(request.getfixturevalue(fixture))
     return config
+
+
+@pytest.fixture(scope="session")
+def caller_headers(request: pytest.FixtureRequest) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for fixture in CALLER_HEADERS:
+        headers.update(request.getfixturevalue(fixture))
+    return headers

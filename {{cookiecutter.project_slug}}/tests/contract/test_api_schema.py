@@ -56,18 +56,28 @@ LINKS = [
 
 @pytest.fixture(scope="module")
 def app(
-    tmp_path_factory: pytest.TempPathFactory, service_config: dict[str, Any]
+    tmp_path_factory: pytest.TempPathFactory,
+    service_config: dict[str, Any],
+    caller_headers: dict[str, str],
 ) -> Iterator[Flask]:
-    app = contract_app(tmp_path_factory.mktemp("api-schema"), service_config)
+    app = contract_app(tmp_path_factory.mktemp("api-schema"), service_config, caller_headers)
     yield app
     wiring.close(app)
 
 
 @pytest.fixture(scope="module")
-def api_schema(app: Flask) -> schemathesis.BaseSchema:
+def api_schema(app: Flask, caller_headers: dict[str, str]) -> schemathesis.BaseSchema:
+    config = {**CONFIG, "auth": openapi_auth(caller_headers)}
     return schemathesis.openapi.from_wsgi(
-        "/openapi.json", app, config=SchemathesisConfig.from_dict(CONFIG)
+        "/openapi.json", app, config=SchemathesisConfig.from_dict(config)
     )
+
+
+def openapi_auth(caller_headers: dict[str, str]) -> dict[str, Any]:
+    """The layer's bearer token as the credentials of the document's security scheme: every
+    case carries it, and the ignored_auth check knows what to leave out or spoil."""
+    scheme, _, token = caller_headers.get("Authorization", "").partition(" ")
+    return {"openapi": {"bearer": {"bearer": token}}} if scheme == "Bearer" else {}
 
 
 def empty(app: Flask) -> None:

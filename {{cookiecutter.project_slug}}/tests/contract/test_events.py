@@ -19,9 +19,11 @@ from tests.support.api import order_body
 from tests.support.contract import LOOPBACK, SERVICE, contract_app, interactions
 
 
-def published_after_a_create(directory: Path, config: dict[str, Any]) -> Message:
+def published_after_a_create(
+    directory: Path, config: dict[str, Any], caller_headers: dict[str, str]
+) -> Message:
     """The message the service publishes for a new order, as Pact's verifier takes it."""
-    app = contract_app(directory, config)
+    app = contract_app(directory, config, caller_headers)
     try:
         response = app.test_client().post("/orders", json=order_body())
         assert response.status_code == 201, response.get_data(as_text=True)
@@ -38,13 +40,16 @@ def published_after_a_create(directory: Path, config: dict[str, Any]) -> Message
 
 
 def test_order_created_is_published_as_the_notifier_expects(
-    tmp_path: Path, service_config: dict[str, Any], notifier_pact_file: Path
+    tmp_path: Path,
+    service_config: dict[str, Any],
+    caller_headers: dict[str, str],
+    notifier_pact_file: Path,
 ) -> None:
     pact = notifier_pact_file
     [interaction] = interactions(pact)
 
     def produce() -> Message:
-        return published_after_a_create(tmp_path, service_config)
+        return published_after_a_create(tmp_path, service_config, caller_headers)
 
     verifier = (
         Verifier(SERVICE, host=LOOPBACK)
@@ -57,13 +62,16 @@ def test_order_created_is_published_as_the_notifier_expects(
 
 
 def test_a_message_the_notifier_cannot_use_fails_verification(
-    tmp_path: Path, service_config: dict[str, Any], notifier_pact_file: Path
+    tmp_path: Path,
+    service_config: dict[str, Any],
+    caller_headers: dict[str, str],
+    notifier_pact_file: Path,
 ) -> None:
     pact = notifier_pact_file
     [interaction] = interactions(pact)
 
     def produce_untyped() -> Message:
-        message = published_after_a_create(tmp_path, service_config)
+        message = published_after_a_create(tmp_path, service_config, caller_headers)
         return Message(
             contents=message["contents"],
             metadata={**(message["metadata"] or {}), "type": "order.placed"},

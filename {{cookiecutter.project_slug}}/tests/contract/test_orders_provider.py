@@ -24,16 +24,19 @@ from tests.support.orders import store_orders
 class ServiceUnderTest:
     """A WSGI app that is a fresh service after every reset (the server keeps its port)."""
 
-    def __init__(self, directory: Path, config: dict[str, Any]) -> None:
+    def __init__(
+        self, directory: Path, config: dict[str, Any], caller_headers: dict[str, str]
+    ) -> None:
         self.directory = directory
         self.config = config
+        self.caller_headers = caller_headers
         self.runs = itertools.count()
         self.app = self._new_app()
 
     def _new_app(self) -> Flask:
         directory = self.directory / f"state-{next(self.runs)}"
         directory.mkdir()
-        return contract_app(directory, self.config)
+        return contract_app(directory, self.config, self.caller_headers)
 
     def reset(self) -> None:
         old, self.app = self.app, self._new_app()
@@ -55,14 +58,16 @@ def set_up(service: ServiceUnderTest, state: str, parameters: dict[str, Any]) ->
 
 
 @pytest.fixture
-def service(tmp_path: Path, service_config: dict[str, Any]) -> Iterator[ServiceUnderTest]:
-    service = ServiceUnderTest(tmp_path, service_config)
+def service(
+    tmp_path: Path, service_config: dict[str, Any], caller_headers: dict[str, str]
+) -> Iterator[ServiceUnderTest]:
+    service = ServiceUnderTest(tmp_path, service_config, caller_headers)
     yield service
     wiring.close(service.app)
 
 
 def test_the_orders_api_honours_the_storefronts_pact(
-    storefront_pact_file: Path, service: ServiceUnderTest
+    storefront_pact_file: Path, service: ServiceUnderTest, caller_headers: dict[str, str]
 ) -> None:
     pact = storefront_pact_file
 
@@ -76,6 +81,8 @@ def test_the_orders_api_honours_the_storefronts_pact(
             .add_transport(url=url)
             .state_handler(state_handler, teardown=True)
             .add_source(pact)
+            # The storefront's credentials, as it sends them: the pact leaves them out.
+            .add_custom_headers(caller_headers)
         )
         verifier.verify()
 

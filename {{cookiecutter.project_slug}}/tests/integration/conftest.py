@@ -19,6 +19,8 @@ pytest_plugins: list[str] = [
     "tests.fixtures.docker",
     "tests.fixtures.database",
     "tests.fixtures.service",
+    {%- if cookiecutter.auth == "jwt" %}
+    "tests.fixtures.identity",{% endif %}
     {%- if cookiecutter.database == "mariadb" %}
     "tests.fixtures.mariadb",{% endif %}
     {%- if cookiecutter.database == "postgresql" %}
@@ -39,9 +41,17 @@ SETTINGS: dict[str, str] = {
     "broker": "broker_settings",{% endif %}
     {%- if cookiecutter.cache == "redis" %}
     "cache": "cache_settings",{% endif %}
+    {%- if cookiecutter.auth == "jwt" %}
+    "identity": "identity_settings",{% endif %}
     {%- if cookiecutter.upstream_api == "yes" %}
     "pricing": "pricing_settings",{% endif %}
 }
+# What every request of the apps' test clients carries, by the fixture that gives it (a caller's
+# credentials); a request that sets the same header sends its own.
+CALLER_HEADERS: list[str] = [
+    {%- if cookiecutter.auth == "jwt" %}
+    "identity_headers",{% endif %}
+]
 
 
 @pytest.fixture
@@ -63,6 +73,14 @@ def service_config(database_url: str, request: pytest.FixtureRequest) -> dict[st
     for fixture in SETTINGS.values():
         config.update(request.getfixturevalue(fixture))
     return config
+
+
+@pytest.fixture
+def caller_headers(request: pytest.FixtureRequest) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for fixture in CALLER_HEADERS:
+        headers.update(request.getfixturevalue(fixture))
+    return headers
 
 
 @pytest.fixture

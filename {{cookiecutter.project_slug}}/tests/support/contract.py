@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 from {{ cookiecutter.package_name }} import create_app, db
 
+from .apps import client_sending
+
 # Pacts are build outputs, written from their definitions (``tests/contract/pacts``) on every run:
 # into the session's temporary folder, or where ``PACT_DIR`` says (tox's contract environment
 # writes them to ``pacts/``, where ``tox -e pact-publish`` takes them from).
@@ -53,11 +55,18 @@ def interactions(path: Path) -> list[dict[str, Any]]:
     return found
 
 
-def contract_app(directory: Path, config: Mapping[str, Any]) -> Flask:
+def contract_app(
+    directory: Path, config: Mapping[str, Any], caller_headers: Mapping[str, str]
+) -> Flask:
     """The service on an SQLite file of its own, migrated, and ``config`` (the layer's stubs):
-    every other dependency is its embedded stand-in, so the layer needs no container."""
+    every other dependency is its embedded stand-in, so the layer needs no container. Its
+    instance folder is ``directory``'s; its test clients send ``caller_headers``."""
     database_url = f"sqlite:///{directory / 'orders.sqlite3'}"
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url, **config})
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": database_url, **config},
+        instance_path=str(directory / "instance"),
+    )
+    app.test_client_class = client_sending(caller_headers)
     database: db.Database = app.extensions[db.EXTENSION]
     db.upgrade(database.engine)
     return app

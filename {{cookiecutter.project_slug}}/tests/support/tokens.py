@@ -1,5 +1,6 @@
 """Bearer tokens as an identity provider signs them, for every layer: keys made in process, their
-JWKS document, and tokens with the claims a test chooses."""
+JWKS document, tokens with the claims a test chooses, and a provider served in process for the
+layers without containers."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
+import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
@@ -16,6 +18,9 @@ from jwt.algorithms import RSAAlgorithm
 from {{ cookiecutter.package_name }}.dependencies.auth import READ, WRITE
 
 AUDIENCE = "{{ cookiecutter.project_slug }}"
+# Where the in-process provider says it is: nothing resolves these names.
+JWKS_URL = "http://identity.test/.well-known/jwks.json"
+ISSUER = "http://identity.test/"
 BOTH_SCOPES = (READ, WRITE)
 
 
@@ -83,3 +88,25 @@ def jwks(*keys: SigningKey) -> dict[str, Any]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+class FakeIdentityProvider:
+    """The provider's JWKS document served in process, in place of the service's fetch
+    (``auth.fetch_jwks``); it counts what it was asked and can be made unreachable."""
+
+    def __init__(self, *keys: SigningKey) -> None:
+        self.keys = list(keys)
+        self.reachable = True
+        self.fetches = 0
+
+    def fetch(self, _http: requests.Session, url: str, timeout: float) -> dict[str, Any]:
+        assert url == JWKS_URL
+        assert timeout > 0
+        self.fetches += 1
+        if not self.reachable:
+            raise requests.ConnectionError("identity.test: connection refused")
+        return jwks(*self.keys)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return {"AUTH_JWKS_URL": JWKS_URL, "AUTH_ISSUER": ISSUER}

@@ -24,8 +24,7 @@ from {{ cookiecutter.package_name }}.openapi import document
 from tests.support.api import Orders, order_body
 from tests.support.apps import MakeApp, assert_degraded, count_rows
 from tests.support.problems import assert_problem
-from tests.support.tokens import SigningKey, bearer, jwks
-from tests.unit.fakes.auth import ISSUER, FakeIdentityProvider
+from tests.support.tokens import ISSUER, FakeIdentityProvider, SigningKey, bearer, jwks
 
 OPEN_PATHS = ["/healthz", "/readyz", "/openapi.json"]
 

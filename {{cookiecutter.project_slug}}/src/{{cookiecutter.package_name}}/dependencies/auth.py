@@ -15,8 +15,9 @@
   caller (``orders.Confinement.viewer``), so a cache never serves one caller's order to another.
 - The provider's keys are fetched with a timeout and kept for ``AUTH_JWKS_LIFESPAN_SECONDS``; a
   failed refresh keeps them, so that tokens signed by known keys work through a provider outage.
-  A ``kid`` not among them refetches the keys (a rotation), at most once every
-  ``AUTH_JWKS_REFRESH_SECONDS``, so that forged kids cannot flood the provider.
+  A ``kid`` not among them refetches the keys (a rotation). Any refetch happens at most once
+  every ``AUTH_JWKS_REFRESH_SECONDS``: forged kids cannot flood the provider, and through an
+  outage one request per interval waits for its timeout, not every one.
 - Readiness: the provider is required until its keys were fetched once (without them no caller
   can be authenticated), then reported degraded while it is out.
 - Without ``AUTH_JWKS_URL`` (development), a key pair in the instance folder stands in for the
@@ -162,7 +163,9 @@ class KeySet:
         return self._fetched_at is not None
 
     def key(self, kid: str) -> jwt.PyJWK:
-        if self._expired():
+        # Refetches are rate-limited whatever their cause: through an outage, one request per
+        # interval waits for the provider's timeout, not every one.
+        if self._expired() and self._may_refresh():
             self._refresh(keep_on_failure=True)
         found = self._keys.get(kid)
         if found is None and self._may_refresh():

@@ -1,6 +1,5 @@
-"""The identity provider, for the unit layer: its JWKS document served in process, in place of
-the service's fetch (``fetch_jwks``), with keys made here; it counts what it was asked and can be
-made to fail as an unreachable provider would."""
+"""The identity provider, for the unit layer: its JWKS document served in process
+(``FakeIdentityProvider``), with a key made here."""
 
 from __future__ import annotations
 
@@ -9,28 +8,9 @@ from typing import Any
 from unittest import mock
 
 import pytest
-import requests
 
 from {{ cookiecutter.package_name }}.dependencies import auth
-from tests.support.tokens import SigningKey, bearer, jwks
-
-JWKS_URL = "http://identity.test/.well-known/jwks.json"
-ISSUER = "http://identity.test/"
-
-
-class FakeIdentityProvider:
-    def __init__(self, *keys: SigningKey) -> None:
-        self.keys = list(keys)
-        self.reachable = True
-        self.fetches = 0
-
-    def fetch(self, _http: requests.Session, url: str, timeout: float) -> dict[str, Any]:
-        assert url == JWKS_URL
-        assert timeout > 0
-        self.fetches += 1
-        if not self.reachable:
-            raise requests.ConnectionError("identity.test: connection refused")
-        return jwks(*self.keys)
+from tests.support.tokens import ISSUER, FakeIdentityProvider, SigningKey, bearer
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +28,7 @@ def identity_provider(signing_key: SigningKey) -> Iterator[FakeIdentityProvider]
 
 @pytest.fixture
 def fake_auth_settings(identity_provider: FakeIdentityProvider) -> dict[str, Any]:
-    return {"AUTH_JWKS_URL": JWKS_URL, "AUTH_ISSUER": ISSUER}
+    return identity_provider.settings
 
 
 @pytest.fixture
