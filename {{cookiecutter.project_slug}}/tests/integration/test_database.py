@@ -15,12 +15,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from {{ cookiecutter.package_name }} import db
 from {{ cookiecutter.package_name }}.models import CANCELLED, CREATED, Order, StatusChange
+from {{ cookiecutter.package_name }}.orders import order_recorded
 from tests.support.api import UNIT_PRICE, Orders
 from tests.support.orders import (
     LARGEST_AMOUNT,
     assert_a_time_comes_back_as_the_same_instant,
     new_order,
     raw,
+    store_orders,
     stored,
 )
 
@@ -134,10 +136,14 @@ def test_a_create_that_loses_the_race_for_its_idempotency_key_returns_the_winner
     def competitor_commits_first(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
         # Between the request's look-up of the key and its INSERT, another connection commits
         # an order with the same key.
+        # an order with the same key: the same caller's twin request, recorded as the service
+        # records a new order.
         if statement.lstrip().upper().startswith("INSERT INTO ORDERS") and not winner:
             with Session(committing_engine) as other:
                 order = new_order(idempotency_key="race")
                 other.add(order)
+                other.flush()
+                order_recorded.send(committing_app, session=other, order=order, change=CREATED)
                 other.commit()
                 winner.append(order.id)
 
@@ -235,11 +241,8 @@ def test_a_cancelled_order_keeps_its_history_in_order_and_cannot_be_cancelled_ag
     assert orders.get(order_id).get_json()["history"] == history
 
 
-def test_pages_follow_the_ids_without_gaps_or_repeats(session: Session, orders: Orders) -> None:
-    made = [new_order(sku=f"SKU-{n}") for n in range(5)]
-    session.add_all(made)
-    session.commit()
-    ids = sorted(order.id for order in made)
+def test_pages_follow_the_ids_without_gaps_or_repeats(orders: Orders) -> None:
+    ids = sorted(store_orders(orders.client, 5))
 
     seen: list[int] = []
     pages = 0
@@ -254,13 +257,8 @@ def test_pages_follow_the_ids_without_gaps_or_repeats(session: Session, orders: 
     assert pages == 3
 
 
-def test_a_list_stays_in_id_order_after_an_update_moved_a_row(
-    session: Session, orders: Orders
-) -> None:
-    made = [new_order(sku=f"SKU-{n}") for n in range(3)]
-    session.add_all(made)
-    session.commit()
-    ids = sorted(order.id for order in made)
+def test_a_list_stays_in_id_order_after_an_update_moved_a_row(orders: Orders) -> None:
+    ids = sorted(store_orders(orders.client, 3))
     # A server writes an updated row anew, after the others: a scan without ORDER BY now meets
     # the first order last.
     assert orders.cancel(ids[0]).status_code == 200
@@ -289,10 +287,8 @@ def test_a_page_after_an_id_beyond_32_bits_is_empty(orders: Orders) -> None:
     assert response.get_json() == {"items": [], "next_after": None}
 
 
-def test_an_order_with_an_id_beyond_32_bits_is_read_back(session: Session, orders: Orders) -> None:
-    order = new_order(id=2**40)
-    session.add(order)
-    session.commit()
+def test_an_order_with_an_id_beyond_32_bits_is_read_back(orders: Orders) -> None:
+    store_orders(orders.client, 1, id=2**40)
 
     response = orders.get(2**40)
 

@@ -101,7 +101,9 @@ def test_before_any_key_was_fetched_a_hung_provider_is_a_503_within_the_timeout(
 
     with identity_outage():
         began = time.perf_counter()
-        response = client.post("/orders", json=order_body(), headers=bearer(identity_key.token(ISSUER)))
+        response = client.post(
+            "/orders", json=order_body(), headers=bearer(identity_key.token(ISSUER))
+        )
         seconds = time.perf_counter() - began
         readiness = client.get("/readyz")
 

@@ -27,8 +27,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -345,7 +347,8 @@ def _embedded_keys(app: Flask) -> KeySet:
 
 
 def _embedded_private_key(app: Flask) -> rsa.RSAPrivateKey:
-    """The development signing key, made on first use and kept in the instance folder."""
+    """The development signing key, made on first use and kept in the instance folder. Made
+    aside and linked into place, so that processes starting together end up with one key."""
     path = Path(app.instance_path) / EMBEDDED_KEY_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -355,8 +358,12 @@ def _embedded_private_key(app: Flask) -> rsa.RSAPrivateKey:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        path.touch(mode=0o600)
-        path.write_bytes(pem)
+        aside = path.with_name(f"{path.name}.{os.getpid()}")
+        aside.touch(mode=0o600)
+        aside.write_bytes(pem)
+        with contextlib.suppress(FileExistsError):
+            os.link(aside, path)
+        aside.unlink()
     loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(loaded, rsa.RSAPrivateKey):
         raise RuntimeError(f"{path} holds no RSA private key")
