@@ -104,6 +104,8 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/integration/test_identity.py",
             "tests/contract/stubs/__init__.py",
             "tests/contract/stubs/identity.py",
+            "tests/e2e/services/identity.py",
+            "tests/e2e/test_identity.py",
         ],
     },
     # The CI provider's file runs the tox environments as jobs, and its dependency bot's file keeps

@@ -26,6 +26,8 @@ class Dependency:
     # readiness instead of failing it. A function when that changes while the service runs.
     required: bool | Callable[[], bool]
     close: Callable[[], None] = lambda: None
+    # Fetches, before the first request, what requests would otherwise wait for; never raises.
+    warm: Callable[[], None] = lambda: None
 
     def needed(self) -> bool:
         """Whether the service cannot work without it, now."""
@@ -65,6 +67,13 @@ def settings(app: Flask, defaults: dict[str, Any]) -> None:
     overrides (loaded first) already set them."""
     for name, value in defaults.items():
         app.config.setdefault(name, value)
+
+
+def warm(app: Flask) -> None:
+    """Readies each dependency for the first requests (the production entry point does, before
+    serving)."""
+    for dependency in registered(app).values():
+        dependency.warm()
 
 
 def close(app: Flask) -> None:

@@ -81,6 +81,8 @@ class Service:
     balancer would spread them."""
 
     urls: list[str]
+    # What every call to the orders API carries (a caller's credentials).
+    headers: dict[str, str] = field(default_factory=dict)
     turns: Iterator[int] = field(default_factory=itertools.count)
 
     @property
@@ -89,14 +91,14 @@ class Service:
 
     def replica(self, index: int) -> Service:
         """One replica alone (``index`` taken round the replicas)."""
-        return Service([self.urls[index % len(self.urls)]])
+        return Service([self.urls[index % len(self.urls)]], self.headers)
 
     def create(self, key: str | None = None, sku: str = "SKU-1") -> Answer:
-        headers = {"Idempotency-Key": key} if key else {}
+        headers = {**self.headers, **({"Idempotency-Key": key} if key else {})}
         return call(self.url, "POST", "/orders", order_body(sku), headers)
 
     def get(self, path: str) -> Answer:
-        return call(self.url, "GET", path)
+        return call(self.url, "GET", path, headers=self.headers)
 
     def wait_ready(self, timeout: float = 30.0) -> Answer:
         """Once every replica is ready: the last readiness answer (the first that was not 200,

@@ -22,6 +22,8 @@ from tests.e2e.stack import Override, Stack, running
 pytest_plugins: list[str] = [
     "tests.fixtures.docker",
     # how to reach each dependency, one module each
+    {%- if cookiecutter.auth == "jwt" %}
+    "tests.e2e.services.identity",{% endif %}
     {%- if cookiecutter.database == "mariadb" %}
     "tests.e2e.services.mariadb",{% endif %}
     {%- if cookiecutter.database == "postgresql" %}
@@ -35,10 +37,18 @@ pytest_plugins: list[str] = [
 ]
 OVERRIDES: list[str] = [
     # the fixtures of each dependency's part of the compose override
+    {%- if cookiecutter.auth == "jwt" %}
+    "identity_override",{% endif %}
     {%- if cookiecutter.message_broker == "rabbitmq" %}
     "rabbitmq_override",{% endif %}
     {%- if cookiecutter.upstream_api == "yes" %}
     "wiremock_override",{% endif %}
+]
+# What every call to the orders API carries, by the fixture that gives it (a caller's
+# credentials).
+CALLER_HEADERS: list[str] = [
+    {%- if cookiecutter.auth == "jwt" %}
+    "identity_headers",{% endif %}
 ]
 
 
@@ -52,8 +62,11 @@ def stack(
 
 
 @pytest.fixture(scope="session")
-def service(stack: Stack) -> Service:
-    return Service(stack.urls)
+def service(stack: Stack, request: pytest.FixtureRequest) -> Service:
+    headers: dict[str, str] = {}
+    for fixture in CALLER_HEADERS:
+        headers.update(request.getfixturevalue(fixture))
+    return Service(stack.urls, headers)
 
 
 @pytest.fixture(autouse=True)

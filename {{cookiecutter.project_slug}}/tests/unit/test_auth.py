@@ -294,7 +294,7 @@ def test_forged_kids_reach_the_provider_at_most_once_per_refresh_interval(
 def test_tokens_of_known_keys_work_while_the_provider_is_down(
     make_app: MakeApp, identity_provider: FakeIdentityProvider, signing_key: SigningKey
 ) -> None:
-    client = make_app(AUTH_JWKS_LIFESPAN_SECONDS=0).test_client()
+    client = make_app(AUTH_JWKS_LIFESPAN_SECONDS=0, AUTH_JWKS_REFRESH_SECONDS=0).test_client()
     assert create_with(client, signing_key.token(ISSUER)).status_code == 201
     identity_provider.reachable = False
 

@@ -82,6 +82,7 @@ PUBLIC_KEY_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 MAX_SUBJECT_LENGTH = 255
+UNKNOWN_RETRY_SECONDS = 1.0
 REALM = "{{ cookiecutter.project_slug }}"
 EMBEDDED_KEY_FILE = "auth-signing-key.pem"
 EMBEDDED_KID = "embedded"
@@ -179,6 +180,12 @@ class KeySet:
             raise Unauthenticated("The token's key is not one of the identity provider's.")
         return found
 
+    def warm(self) -> None:
+        """Fetches the keys now, unless known; a failure is logged, and the first token's
+        check tries again."""
+        if not self.known:
+            self._refresh(keep_on_failure=True)
+
     def check(self) -> str | None:
         """Readiness: fetches the keys now; a failure raises, whether keys are kept or not."""
         self._refresh(keep_on_failure=False)
@@ -188,7 +195,14 @@ class KeySet:
         return self._fetched_at is None or self._clock() - self._fetched_at >= self._lifespan
 
     def _may_refresh(self) -> bool:
-        return self._tried_at is None or self._clock() - self._tried_at >= self._refresh_interval
+        # Until the keys are known every caller waits for them: retried sooner, yet never more
+        # than once a second.
+        interval = (
+            self._refresh_interval
+            if self.known
+            else min(UNKNOWN_RETRY_SECONDS, self._refresh_interval)
+        )
+        return self._tried_at is None or self._clock() - self._tried_at >= interval
 
     def _refresh(self, keep_on_failure: bool) -> None:
         with self._lock:
@@ -310,7 +324,7 @@ def init_app(app: Flask) -> None:
     wiring.register(
         app,
         # Required until the keys were fetched once: without them nobody can be authenticated.
-        wiring.Dependency("identity", keys.check, required=lambda: not keys.known),
+        wiring.Dependency("identity", keys.check, required=lambda: not keys.known, warm=keys.warm),
     )
     app.cli.add_command(auth_cli)
 
