@@ -151,8 +151,18 @@ EXAMPLE_ORDER = {
 }
 
 
+# auth -> whether a request names its caller: with a token the development key signs.
+NEEDS_TOKEN = {"jwt": True, "none": False}
+
+
 def next_steps(answers: dict[str, str]) -> str:
     body = json.dumps(EXAMPLE_ORDER[answers["upstream_api"]])
+    package = answers["package_name"]
+    needs_token = NEEDS_TOKEN[answers["auth"]]
+    token_steps = [
+        f"  TOKEN=$(flask --app {package} auth token --subject me)   # a development token"
+    ]
+    credentials = ' -H "Authorization: Bearer $TOKEN"' if needs_token else ""
     lines = [
         f"Baked {answers['project_slug']}. Next:",
         f"  cd {answers['project_slug']}",
@@ -163,8 +173,9 @@ def next_steps(answers: dict[str, str]) -> str:
         "  tox -m docker      # integration and whole-stack tests (Docker)",
         "  python -m pip install -e .",
         f"  flask --app {answers['package_name']} run   # the service, embedded defaults",
-        "  curl -s -X POST localhost:5000/orders -H 'Content-Type: application/json' "
-        f"-d '{body}'   # 201: an order, priced in process",
+        *(token_steps if needs_token else []),
+        "  curl -s -X POST localhost:5000/orders -H 'Content-Type: application/json'"
+        f"{credentials} -d '{body}'   # 201: an order, priced in process",
     ]
     return "\n".join(lines)
 

@@ -32,24 +32,38 @@ CHOICES: dict[str, list[str]] = {
 }
 # The options that interact (they decide files, code, dependencies and services): baked as a product.
 DEPENDENCY_OPTIONS = ("database", "cache", "message_broker", "upstream_api")
+# An option sampled rather than multiplied in: each of its answers meets each answer of every other
+# option (every pair of answers is baked), at half the bakes a full product would take.
+PAIRED_OPTION = "auth"
 ALL_IN = {
     "database": "postgresql",
     "cache": "redis",
     "message_broker": "rabbitmq",
     "upstream_api": "yes",
+    "auth": "jwt",
 }
-ALL_OUT = {"database": "sqlite", "cache": "none", "message_broker": "none", "upstream_api": "no"}
+ALL_OUT = {
+    "database": "sqlite",
+    "cache": "none",
+    "message_broker": "none",
+    "upstream_api": "no",
+    "auth": "none",
+}
 
 # A subprocess must not inherit the variables that make it part of this run (xdist, tox).
 _INHERITED_NOT = ("PYTEST_", "TOX_", "_TOX_", "VIRTUAL_ENV", "PYTHONPATH", "MYPYPATH", "COV_CORE_")
 
 
 def matrix() -> list[dict[str, str]]:
-    """The 24 combinations of the dependency options; the options that only fill in a value (ci,
+    """The 24 combinations of the dependency options, each with an answer to ``PAIRED_OPTION``
+    chosen by the parity of the others' (so that changing any one answer changes it: both of its
+    answers meet every other answer); the options that only fill in a value (ci,
     python_version) are cycled through them."""
     combos = []
     for index, values in enumerate(itertools.product(*(CHOICES[o] for o in DEPENDENCY_OPTIONS))):
         answers = dict(zip(DEPENDENCY_OPTIONS, values, strict=True))
+        parity = sum(CHOICES[o].index(answers[o]) for o in DEPENDENCY_OPTIONS) % 2
+        answers[PAIRED_OPTION] = CHOICES[PAIRED_OPTION][parity]
         # Different strides, so that the 24 bakes meet all 9 pairs of (ci, python_version).
         answers["ci"] = CHOICES["ci"][index % len(CHOICES["ci"])]
         pythons = CHOICES["python_version"]
@@ -258,12 +272,13 @@ TELLTALES: dict[tuple[str, str], list[str]] = {
     ("message_broker", "rabbitmq"): [
         r"rabbit", r"kombu", r"amqp", r"outbox", r"order\.created(?!\w)", r"broker_url", r"events\.py",
     ],
+    # WireMock and requests serve the identity provider too: only the pricing upstream's own count.
     ("upstream_api", "yes"): [
-        r"pricing", r"wiremock", r"pybreaker", r"upstream",
-        # requests and responses are English words too: only the libraries count.
-        r"\brequests\s*[<>=~\[]", r"(import|from) requests\b", r"\brequests\.[a-z_]", r"types-requests",
+        r"pricing", r"pybreaker", r"upstream", r"tests/wiremock", r"python-wiremock",
+        # responses is an English word too: only the library counts.
         r"\bresponses\s*[<>=~]", r"(import|from) responses\b", r"\bresponses\.[a-z_]",
     ],
+    ("auth", "jwt"): [r"jwt", r"jwks", r"bearer", r"identity", r"order_owners", r"auth_"],
     ("ci", "github"): [r"github", r"\.github/"],
     ("ci", "gitlab"): [r"gitlab"],
 }  # fmt: skip

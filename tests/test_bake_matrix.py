@@ -48,12 +48,14 @@ SERVICES = {
     ("cache", "redis"): "redis",
     ("message_broker", "rabbitmq"): "rabbitmq",
     ("upstream_api", "yes"): "pricing",
+    ("auth", "jwt"): "identity",
 }
 # The setting that points the service at it.
 SETTINGS = {
     ("cache", "redis"): "FLASK_REDIS_URL",
     ("message_broker", "rabbitmq"): "FLASK_BROKER_URL",
     ("upstream_api", "yes"): "FLASK_PRICING_URL",
+    ("auth", "jwt"): "FLASK_AUTH_JWKS_URL",
 }
 BASE_DEPENDENCIES = {"flask", "sqlalchemy", "alembic", "pydantic", "python-json-logger", "gunicorn"}
 DEPENDENCIES = {
@@ -61,10 +63,13 @@ DEPENDENCIES = {
     ("database", "mariadb"): {"pymysql"},
     ("cache", "redis"): {"redis"},
     ("message_broker", "rabbitmq"): {"kombu"},
-    ("upstream_api", "yes"): {"requests", "pybreaker"},
+    ("upstream_api", "yes"): {"pybreaker"},
+    ("auth", "jwt"): {"pyjwt"},
 }
 # What the test layers and the type checker need for one answer only (the extras).
-EXTRAS = {("upstream_api", "yes"): {"responses", "wiremock", "types-requests"}}
+EXTRAS = {("upstream_api", "yes"): {"responses", "wiremock"}}
+# An HTTP client (and its type stubs) for the pricing upstream and for the identity provider's keys.
+HTTP_CLIENT_USERS = [("upstream_api", "yes"), ("auth", "jwt")]
 
 
 def chosen(answers: Mapping[str, str], option_answer: tuple[str, str]) -> bool:
@@ -188,6 +193,8 @@ def test_pyproject_dependencies_follow_answers(baked: Baked, answers: dict[str, 
     )
     for key, names in EXTRAS.items():
         assert (names & extras) == (names if chosen(answers, key) else set()), key
+    needs_http = any(chosen(answers, key) for key in HTTP_CLIENT_USERS)
+    assert ("requests" in dependencies) == ("types-requests" in extras) == needs_http
     dockerfile = (project / "Dockerfile").read_text()
     assert f"ARG PYTHON_IMAGE=python:{answers['python_version']}-slim" in dockerfile
 

@@ -45,8 +45,15 @@ STUB_SETTINGS: dict[str, str] = {
 # What every request to the service carries, by the fixture that gives it (a consumer's
 # credentials): the apps' test clients, the pact verifier and schemathesis send them.
 CALLER_HEADERS: list[str] = [
+    # one fixture per dependency that authenticates callers
     {%- if cookiecutter.auth == "jwt" %}
     "stub_identity_headers",{% endif %}
+]
+# The same credentials as schemathesis takes them, by the document's security scheme.
+OPENAPI_AUTH: list[str] = [
+    # one fixture per security scheme of the document
+    {%- if cookiecutter.auth == "jwt" %}
+    "stub_identity_openapi_auth",{% endif %}
 ]
 
 
@@ -121,3 +128,11 @@ def caller_headers(request: pytest.FixtureRequest) -> dict[str, str]:
     for fixture in CALLER_HEADERS:
         headers.update(request.getfixturevalue(fixture))
     return headers
+
+
+@pytest.fixture(scope="session")
+def openapi_auth(request: pytest.FixtureRequest) -> dict[str, Any]:
+    schemes: dict[str, Any] = {}
+    for fixture in OPENAPI_AUTH:
+        schemes.update(request.getfixturevalue(fixture))
+    return schemes

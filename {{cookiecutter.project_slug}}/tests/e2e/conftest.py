@@ -47,6 +47,7 @@ OVERRIDES: list[str] = [
 # What every call to the orders API carries, by the fixture that gives it (a caller's
 # credentials).
 CALLER_HEADERS: list[str] = [
+    # one fixture per dependency that authenticates callers
     {%- if cookiecutter.auth == "jwt" %}
     "identity_headers",{% endif %}
 ]

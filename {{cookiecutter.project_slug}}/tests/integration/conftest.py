@@ -49,6 +49,7 @@ SETTINGS: dict[str, str] = {
 # What every request of the apps' test clients carries, by the fixture that gives it (a caller's
 # credentials); a request that sets the same header sends its own.
 CALLER_HEADERS: list[str] = [
+    # one fixture per dependency that authenticates callers
     {%- if cookiecutter.auth == "jwt" %}
     "identity_headers",{% endif %}
 ]

@@ -50,6 +50,7 @@ FAKE_SETTINGS: dict[str, str] = {
 # What every request of the apps' test clients carries, by the fixture that gives it (a caller's
 # credentials); a request that sets the same header sends its own.
 CALLER_HEADERS: list[str] = [
+    # one fixture per dependency that authenticates callers
     {%- if cookiecutter.auth == "jwt" %}
     "fake_auth_headers",{% endif %}
 ]

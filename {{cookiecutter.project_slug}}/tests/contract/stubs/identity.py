@@ -30,3 +30,9 @@ def stub_identity_headers(stub_identity_provider: FakeIdentityProvider) -> dict[
     """A token of the storefront, with both scopes, as a consumer of the API sends one."""
     [key] = stub_identity_provider.keys
     return bearer(key.token(ISSUER, subject="storefront"))
+
+
+@pytest.fixture(scope="session")
+def stub_identity_openapi_auth(stub_identity_headers: dict[str, str]) -> dict[str, Any]:
+    """The storefront's token for the document's scheme, as schemathesis takes it."""
+    return {"bearer": {"bearer": stub_identity_headers["Authorization"].removeprefix("Bearer ")}}
