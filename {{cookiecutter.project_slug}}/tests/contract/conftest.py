@@ -20,7 +20,7 @@ from hypothesis import configuration as hypothesis_configuration
 from pact import _server as pact_servers
 from pytest_socket import socket_allow_hosts
 
-from tests.support.contract import LOOPBACK, REPORT, pact_dir_from_environment
+from tests.support.contract import LOOPBACK, REPORT, Credentials, pact_dir_from_environment
 
 pytest_plugins: list[str] = [
     "tests.contract.pacts.storefront",
@@ -42,18 +42,12 @@ STUB_SETTINGS: dict[str, str] = {
     {%- if cookiecutter.upstream_api == "yes" %}
     "pricing": "stub_pricing_settings",{% endif %}
 }
-# What every request to the service carries, by the fixture that gives it (a consumer's
-# credentials): the apps' test clients, the pact verifier and schemathesis send them.
-CALLER_HEADERS: list[str] = [
+# How the consumers prove who they are, by the fixture that gives it (``Credentials``): the apps'
+# test clients, the pacts, the pact verifier and schemathesis use them.
+CREDENTIALS: list[str] = [
     # one fixture per dependency that authenticates callers
     {%- if cookiecutter.auth == "jwt" %}
-    "stub_identity_headers",{% endif %}
-]
-# The same credentials as schemathesis takes them, by the document's security scheme.
-OPENAPI_AUTH: list[str] = [
-    # one fixture per security scheme of the document
-    {%- if cookiecutter.auth == "jwt" %}
-    "stub_identity_openapi_auth",{% endif %}
+    "stub_identity_credentials",{% endif %}
 ]
 
 
@@ -123,16 +117,13 @@ def service_config(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def caller_headers(request: pytest.FixtureRequest) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for fixture in CALLER_HEADERS:
-        headers.update(request.getfixturevalue(fixture))
-    return headers
+def credentials(request: pytest.FixtureRequest) -> Credentials:
+    merged = Credentials()
+    for fixture in CREDENTIALS:
+        merged |= request.getfixturevalue(fixture)
+    return merged
 
 
 @pytest.fixture(scope="session")
-def openapi_auth(request: pytest.FixtureRequest) -> dict[str, Any]:
-    schemes: dict[str, Any] = {}
-    for fixture in OPENAPI_AUTH:
-        schemes.update(request.getfixturevalue(fixture))
-    return schemes
+def caller_headers(credentials: Credentials) -> dict[str, str]:
+    return credentials.headers

@@ -23,7 +23,7 @@ from schemathesis.config import SchemathesisConfig
 
 from {{ cookiecutter.package_name }} import db, wiring
 from {{ cookiecutter.package_name }}.db import Base
-from tests.support.contract import REPORT, contract_app
+from tests.support.contract import REPORT, Credentials, contract_app
 
 SEED = 20240601
 MAX_EXAMPLES = 50
@@ -66,10 +66,11 @@ def app(
 
 
 @pytest.fixture(scope="module")
-def api_schema(app: Flask, openapi_auth: dict[str, Any]) -> schemathesis.BaseSchema:
+def api_schema(app: Flask, credentials: Credentials) -> schemathesis.BaseSchema:
     # The credentials by the document's security scheme: every case carries them, and the
     # ignored_auth check knows what to leave out or spoil.
-    config = {**CONFIG, "auth": {"openapi": openapi_auth}} if openapi_auth else CONFIG
+    auth = credentials.openapi_auth
+    config = {**CONFIG, "auth": {"openapi": auth}} if auth else CONFIG
     return schemathesis.openapi.from_wsgi(
         "/openapi.json", app, config=SchemathesisConfig.from_dict(config)
     )

@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,23 @@ def pact_dir_from_environment() -> Path | None:
     """Where ``PACT_DIR`` asks pacts to be written, if it does."""
     configured = os.environ.get(PACT_DIR, "").strip()
     return Path(configured) if configured else None
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How a consumer of the API proves who it is: the headers it sends, the same headers as its
+    pacts match them, and as schemathesis takes them (by the document's security scheme)."""
+
+    headers: dict[str, str] = field(default_factory=dict)
+    pact_headers: dict[str, Any] = field(default_factory=dict)
+    openapi_auth: dict[str, Any] = field(default_factory=dict)
+
+    def __or__(self, other: Credentials) -> Credentials:
+        return Credentials(
+            {**self.headers, **other.headers},
+            {**self.pact_headers, **other.pact_headers},
+            {**self.openapi_auth, **other.openapi_auth},
+        )
 
 
 def write_pact(pact: Pact, directory: Path) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 Document = dict[str, Any]
@@ -22,6 +22,8 @@ class OrderNotFound(Exception):
 @dataclass(frozen=True)
 class StorefrontClient:
     base_url: str
+    # What proves who the storefront is (its bearer token, say), sent with every request.
+    headers: dict[str, str] = field(default_factory=dict)
     timeout_seconds: float = 5.0
 
     def place(self, sku: str, quantity: int, **fields: str) -> Document:
@@ -45,9 +47,11 @@ class StorefrontClient:
             self.base_url + path,
             data=data,
             method=method,
-            headers={"Content-Type": "application/json", "Accept": "application/json"}
-            if data
-            else {"Accept": "application/json"},
+            headers={
+                **self.headers,
+                "Accept": "application/json",
+                **({"Content-Type": "application/json"} if data else {}),
+            },
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:  # noqa: S310

@@ -12,15 +12,15 @@ import pytest
 from tests.contract.consumers.storefront import OrderNotFound, StorefrontClient
 from tests.contract.pacts.storefront import MISSING_ID, ORDER_ID, storefront_pact
 from tests.support.api import PRICE_FIELDS
-from tests.support.contract import LOOPBACK
+from tests.support.contract import LOOPBACK, Credentials
 
 
 @pytest.fixture(scope="module")
-def mock_service() -> Iterator[StorefrontClient]:
+def mock_service(credentials: Credentials) -> Iterator[StorefrontClient]:
     """The storefront's client against Pact's mock server of its pact; leaving the block checks
     that every interaction was called as specified (and fails the module otherwise)."""
-    with storefront_pact().serve(addr=LOOPBACK) as server:
-        yield StorefrontClient(str(server.url))
+    with storefront_pact(credentials.pact_headers).serve(addr=LOOPBACK) as server:
+        yield StorefrontClient(str(server.url), headers=credentials.headers)
 
 
 def test_placing_an_order_returns_it_created(mock_service: StorefrontClient) -> None:

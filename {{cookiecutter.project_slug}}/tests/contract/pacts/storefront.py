@@ -11,7 +11,7 @@ import pytest
 from pact import Pact, match
 
 from tests.support.api import PRICE_FIELDS
-from tests.support.contract import SERVICE, write_pact
+from tests.support.contract import SERVICE, Credentials, write_pact
 
 CONSUMER = "storefront"
 ORDER_ID = 42
@@ -35,12 +35,14 @@ def an_order(status: str, **fields: Any) -> dict[str, Any]:
     }
 
 
-def storefront_pact() -> Pact:
+def storefront_pact(credentials: dict[str, Any]) -> Pact:
+    """The pact; each request carries ``credentials`` (headers, as Pact matches them)."""
     pact = Pact(CONSUMER, SERVICE).with_specification("V4")
     (
         pact.upon_receiving("a request to place an order")
         .given("SKU-1 can be ordered")
         .with_request("POST", "/orders")
+        .with_headers(credentials)
         .with_body({"sku": "SKU-1", "quantity": 2, **PRICE_FIELDS}, content_type="application/json")
         .will_respond_with(201)
         .with_header("Location", match.regex(f"/orders/{ORDER_ID}", regex=r"^/orders/\d+$"))
@@ -50,6 +52,7 @@ def storefront_pact() -> Pact:
         pact.upon_receiving("a request for an order")
         .given("an order exists", {"id": ORDER_ID})
         .with_request("GET", f"/orders/{ORDER_ID}")
+        .with_headers(credentials)
         .will_respond_with(200)
         .with_body(an_order("created", id=ORDER_ID), content_type="application/json")
     )
@@ -57,6 +60,7 @@ def storefront_pact() -> Pact:
         pact.upon_receiving("a request for an order that does not exist")
         .given("no order exists", {"id": MISSING_ID})
         .with_request("GET", f"/orders/{MISSING_ID}")
+        .with_headers(credentials)
         .will_respond_with(404)
         .with_body(
             {"status": 404, "title": match.str("Not Found")},
@@ -67,6 +71,7 @@ def storefront_pact() -> Pact:
         pact.upon_receiving("a request for a page of orders")
         .given("orders exist", {"count": 2})
         .with_request("GET", "/orders")
+        .with_headers(credentials)
         .with_query_parameter("limit", "10")
         .will_respond_with(200)
         .with_body(
@@ -77,6 +82,7 @@ def storefront_pact() -> Pact:
         pact.upon_receiving("a request to cancel an order")
         .given("an order exists", {"id": ORDER_ID})
         .with_request("POST", f"/orders/{ORDER_ID}/cancel")
+        .with_headers(credentials)
         .will_respond_with(200)
         .with_body(an_order("cancelled", id=ORDER_ID), content_type="application/json")
     )
@@ -84,5 +90,5 @@ def storefront_pact() -> Pact:
 
 
 @pytest.fixture(scope="session")
-def storefront_pact_file(pact_dir: Path) -> Path:
-    return write_pact(storefront_pact(), pact_dir)
+def storefront_pact_file(pact_dir: Path, credentials: Credentials) -> Path:
+    return write_pact(storefront_pact(credentials.pact_headers), pact_dir)

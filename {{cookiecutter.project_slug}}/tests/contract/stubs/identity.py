@@ -8,9 +8,14 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from pact import match
 
 from {{ cookiecutter.package_name }}.dependencies import auth
+from tests.support.contract import Credentials
 from tests.support.tokens import ISSUER, FakeIdentityProvider, SigningKey, bearer
+
+# What a consumer sends, whatever token it holds: three base64url parts.
+BEARER_JWT = r"^Bearer [A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
 
 
 @pytest.fixture(scope="session")
@@ -26,13 +31,13 @@ def stub_identity_settings(stub_identity_provider: FakeIdentityProvider) -> dict
 
 
 @pytest.fixture(scope="session")
-def stub_identity_headers(stub_identity_provider: FakeIdentityProvider) -> dict[str, str]:
-    """A token of the storefront, with both scopes, as a consumer of the API sends one."""
+def stub_identity_credentials(stub_identity_provider: FakeIdentityProvider) -> Credentials:
+    """The storefront's token, with both scopes, as a consumer of the API sends one; its pacts
+    match any bearer token."""
     [key] = stub_identity_provider.keys
-    return bearer(key.token(ISSUER, subject="storefront"))
-
-
-@pytest.fixture(scope="session")
-def stub_identity_openapi_auth(stub_identity_headers: dict[str, str]) -> dict[str, Any]:
-    """The storefront's token for the document's scheme, as schemathesis takes it."""
-    return {"bearer": {"bearer": stub_identity_headers["Authorization"].removeprefix("Bearer ")}}
+    token = key.token(ISSUER, subject="storefront")
+    return Credentials(
+        headers=bearer(token),
+        pact_headers={"Authorization": match.regex(f"Bearer {token}", regex=BEARER_JWT)},
+        openapi_auth={"bearer": {"bearer": token}},
+    )
