@@ -78,6 +78,10 @@ class Confinement(Protocol):
         viewer (a cache entry) is never served to another."""
         ...
 
+    def event_fields(self) -> dict[str, str]:
+        """What the events of the caller's changes add to the order's document (its owner)."""
+        ...
+
 
 class Everyone:
     """Without a confinement: every caller sees every order, alike."""
@@ -87,6 +91,9 @@ class Everyone:
 
     def viewer(self) -> str:
         return ""
+
+    def event_fields(self) -> dict[str, str]:
+        return {}
 
 
 # Reads an order's document; given the id and the database read, which it may avoid.

@@ -59,7 +59,7 @@ def test_creating_an_order_publishes_exactly_one_order_created(
     assert message.delivery_info["routing_key"] == "order.created"
     assert message.content_type == CONTENT_TYPE
     assert message.content_encoding == "utf-8"
-    assert json.loads(message.body) == order
+    assert json.loads(message.body) == orders.announced(order)
     assert message.properties["type"] == "order.created"
     assert message.properties["app_id"] == "{{ cookiecutter.project_slug }}"
     assert message.properties["delivery_mode"] == 2

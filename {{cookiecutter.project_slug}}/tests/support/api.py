@@ -49,6 +49,14 @@ class Orders:
     def get(self, order_id: int) -> TestResponse:
         return self.client.get(f"/orders/{order_id}")
 
+    def announced(self, order: dict[str, Any]) -> dict[str, Any]:
+        """The order as its events announce it: its document, and what the orders' confinement
+        adds for the client's caller (its owner, say)."""
+        app = self.client.application
+        with app.test_request_context("/orders", environ_base=self.client.environ_base):
+            app.preprocess_request()
+            return {**order, **orders.confinement().event_fields()}
+
     @property
     def viewer(self) -> str:
         """Who the requests are from, as the orders' confinement names it (whose entries a

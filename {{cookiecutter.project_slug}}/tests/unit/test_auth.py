@@ -398,3 +398,9 @@ def test_the_production_entry_point_refuses_to_start_without_the_provider(
 
     with pytest.raises(RuntimeError, match="FLASK_AUTH_JWKS_URL"):
         create_app(settings, embedded_defaults=False)
+
+
+def test_the_events_of_an_order_name_its_owner(orders: Orders) -> None:
+    order = orders.created()
+
+    assert orders.announced(order) == {**order, "owner": "alice"}

@@ -77,7 +77,7 @@ def test_create_writes_order_created_to_the_outbox(app: Flask, orders: Orders) -
 
     [event] = outbox(app)
     assert event["routing_key"] == "order.created"
-    assert json.loads(event["body"]) == order
+    assert json.loads(event["body"]) == orders.announced(order)
 
 
 def test_creating_an_order_never_touches_the_broker(
@@ -102,7 +102,7 @@ def test_relay_publishes_the_event_as_json_and_marks_it_published(
 
     [message] = fake_broker.messages()
     [event] = outbox(app)
-    assert json.loads(message.body) == order
+    assert json.loads(message.body) == orders.announced(order)
     assert message.content_type == "application/json"
     assert message.delivery_info["routing_key"] == "order.created"
     assert message.delivery_info["exchange"] == fake_broker.exchange
@@ -175,7 +175,7 @@ def test_an_event_goes_out_persistent_and_saying_what_it_is(
     assert {name: message.properties.get(name) for name in PROPERTIES} == {
         "message_id": event["message_id"],
         "type": "order.created",
-        "app_id": "{{ cookiecutter.project_slug }}",
+        "app_id": "orders-service",
         "delivery_mode": 2,
     }
     assert before <= message.properties["timestamp"] <= time.time()
@@ -217,10 +217,14 @@ def test_a_relay_pass_marks_only_what_the_broker_took_and_leaves_the_rest_waitin
     with broker_taking_only(1):
         assert relay(app) == 1
 
-    assert [json.loads(message.body) for message in fake_broker.messages()] == [first]
+    assert [json.loads(message.body) for message in fake_broker.messages()] == [
+        orders.announced(first)
+    ]
     assert [event["published_at"] is not None for event in outbox(app)] == [True, False, False]
     assert relay(app) == 2
-    assert [json.loads(message.body) for message in fake_broker.messages()] == rest
+    assert [json.loads(message.body) for message in fake_broker.messages()] == [
+        orders.announced(order) for order in rest
+    ]
 
 
 def test_waiting_events_are_published_oldest_first_once_the_broker_is_back(
@@ -233,7 +237,10 @@ def test_waiting_events_are_published_oldest_first_once_the_broker_is_back(
 
     assert relay(app) == 2
 
-    assert [json.loads(message.body) for message in fake_broker.messages()] == [waited, later]
+    assert [json.loads(message.body) for message in fake_broker.messages()] == [
+        orders.announced(waited),
+        orders.announced(later),
+    ]
     assert all(event["published_at"] is not None for event in outbox(app))
     assert relay(app) == 0  # nothing is published twice
 
@@ -345,7 +352,9 @@ def test_the_worker_command_publishes_what_waits_and_beats_after_each_pass(
     assert result.exit_code == 0, result.output
     assert "published 1 event(s)" in result.output
     assert heartbeat.exists()
-    assert [json.loads(message.body) for message in fake_broker.messages()] == [waited]
+    assert [json.loads(message.body) for message in fake_broker.messages()] == [
+        orders.announced(waited)
+    ]
 
 
 def test_relay_command_publishes_waiting_events(
@@ -359,7 +368,9 @@ def test_relay_command_publishes_waiting_events(
 
     assert result.exit_code == 0, result.output
     assert "published 1 event(s)" in result.output
-    assert [json.loads(message.body) for message in fake_broker.messages()] == [waited]
+    assert [json.loads(message.body) for message in fake_broker.messages()] == [
+        orders.announced(waited)
+    ]
 
 
 def test_an_order_whose_event_cannot_be_stored_is_not_stored_either(

@@ -13,6 +13,7 @@
   Another's answers 404, as an unknown id does, so that ids cannot be probed; an idempotency
   key another caller holds answers 409, without showing its order. A cached order is kept per
   caller (``orders.Confinement.viewer``), so a cache never serves one caller's order to another.
+  Events of an order name its owner (``owner``).
 - The provider's keys are fetched with a timeout and kept for ``AUTH_JWKS_LIFESPAN_SECONDS``; a
   failed refresh keeps them, so that tokens signed by known keys work through a provider outage.
   A ``kid`` not among them refetches the keys (a rotation). Any refetch happens at most once
@@ -135,6 +136,9 @@ class OwnOrders:
 
     def viewer(self) -> str:
         return current_caller().subject
+
+    def event_fields(self) -> dict[str, str]:
+        return {"owner": current_caller().subject}
 
 
 class KeySet:

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from .. import db, wiring
 from ..db import Base, BigId, UTCDateTime
 from ..models import CREATED, Order, utcnow
-from ..orders import order_recorded
+from ..orders import confinement, order_recorded
 
 EXTENSION = "{{ cookiecutter.package_name }}.events"
 CONTENT_TYPE = "application/json"
@@ -183,7 +183,7 @@ def init_app(app: Flask) -> None:
 def _record_creation(_app: Flask, session: Session, order: Order, change: str, **_: Any) -> None:
     if change == CREATED:
         # Same transaction as the order: the event is kept even when the broker is down.
-        record(session, "order.created", order.to_dict())
+        record(session, "order.created", {**order.to_dict(), **confinement().event_fields()})
 
 
 def claim_waiting(batch: int) -> sa.Select[Any]:
