@@ -175,7 +175,7 @@ def test_an_event_goes_out_persistent_and_saying_what_it_is(
     assert {name: message.properties.get(name) for name in PROPERTIES} == {
         "message_id": event["message_id"],
         "type": "order.created",
-        "app_id": "orders-service",
+        "app_id": "{{ cookiecutter.project_slug }}",
         "delivery_mode": 2,
     }
     assert before <= message.properties["timestamp"] <= time.time()
