@@ -97,6 +97,7 @@ PLAN: dict[str, dict[str, list[str]]] = {
         "jwt": [
             "src/{package}/dependencies/auth.py",
             "src/{package}/migrations/versions/0004_order_owners.py",
+            "identity",
             "tests/support/tokens.py",
             "tests/unit/fakes/auth.py",
             "tests/unit/test_auth.py",

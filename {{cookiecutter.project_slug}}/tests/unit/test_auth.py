@@ -404,3 +404,17 @@ def test_the_events_of_an_order_name_its_owner(orders: Orders) -> None:
     order = orders.created()
 
     assert orders.announced(order) == {**order, "owner": "alice"}
+
+
+def test_the_jwks_command_publishes_the_development_keys_public_half(make_app: MakeApp) -> None:
+    app = make_app(AUTH_JWKS_URL=None, AUTH_ISSUER=None)
+    runner = app.test_cli_runner()
+
+    printed = runner.invoke(args=["auth", "jwks"])
+    token = runner.invoke(args=["auth", "token", "--subject", "dave"]).output.strip()
+
+    assert printed.exit_code == 0, printed.output
+    [key] = jwt.PyJWKSet.from_dict(json.loads(printed.output)).keys
+    assert "d" not in json.loads(printed.output)["keys"][0]  # no private part
+    claims = jwt.decode(token, key.key, algorithms=["RS256"], audience="{{ cookiecutter.project_slug }}")
+    assert claims["sub"] == "dave"

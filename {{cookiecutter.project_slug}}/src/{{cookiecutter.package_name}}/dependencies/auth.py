@@ -22,8 +22,9 @@
 - Readiness: the provider is required until its keys were fetched once (without them no caller
   can be authenticated), then reported degraded while it is out.
 - Without ``AUTH_JWKS_URL`` (development), a key pair in the instance folder stands in for the
-  provider, and ``flask auth token`` prints tokens it signed; the production entry point refuses
-  to start without the provider's settings.
+  provider, and ``flask auth token`` prints tokens it signed (``flask auth jwks``, its public
+  half, for the compose stack's stand-in provider); the production entry point refuses to start
+  without the provider's settings.
 """
 
 from __future__ import annotations
@@ -354,6 +355,12 @@ def _provider_keys(app: Flask) -> KeySet:
 
 
 def _embedded_keys(app: Flask) -> KeySet:
+    document = _embedded_jwks(app)
+    return KeySet(lambda: document, lifespan_seconds=float("inf"), refresh_seconds=0)
+
+
+def _embedded_jwks(app: Flask) -> dict[str, Any]:
+    """The JWKS document of the development key: what a provider would publish for it."""
     public = _embedded_private_key(app).public_key()
     jwk = {
         **json.loads(RSAAlgorithm.to_jwk(public)),
@@ -361,7 +368,7 @@ def _embedded_keys(app: Flask) -> KeySet:
         "alg": "RS256",
         "use": "sig",
     }
-    return KeySet(lambda: {"keys": [jwk]}, lifespan_seconds=float("inf"), refresh_seconds=0)
+    return {"keys": [jwk]}
 
 
 def _embedded_private_key(app: Flask) -> rsa.RSAPrivateKey:
@@ -508,3 +515,10 @@ def token_command(subject: str, scopes: tuple[str, ...], minutes: int) -> None:
         "exp": now + 60 * minutes,
     }
     click.echo(sign(_embedded_private_key(current_app), claims, EMBEDDED_KID))
+
+
+@auth_cli.command("jwks")
+def jwks_command() -> None:
+    """Prints the development key's JWKS document (its public half), for a stand-in provider
+    such as the compose stack's."""
+    click.echo(json.dumps(_embedded_jwks(current_app), indent=2))
