@@ -119,7 +119,11 @@ def test_forged_kids_reach_the_provider_once_per_refresh_interval(
     client = make_app().test_client()
     assert create(client, identity_key)[0] == 201
 
-    statuses = {create(client, SigningKey.new(f"forged-{number}"))[0] for number in range(10)}
+    forged = [identity_key.token(ISSUER, headers={"kid": f"forged-{n}"}) for n in range(10)]
+    statuses = {
+        client.post("/orders", json=order_body(), headers=bearer(token)).status_code
+        for token in forged
+    }
 
     assert statuses == {401}
     assert identity_provider.jwks_requests() == 1  # the first fetch; no forged kid refetched

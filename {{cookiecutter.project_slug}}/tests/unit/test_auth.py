@@ -283,10 +283,11 @@ def test_a_rotated_key_is_fetched_once_and_accepted(
 
 
 def test_forged_kids_reach_the_provider_at_most_once_per_refresh_interval(
-    client: FlaskClient, identity_provider: FakeIdentityProvider
+    client: FlaskClient, identity_provider: FakeIdentityProvider, signing_key: SigningKey
 ) -> None:
     for number in range(20):
-        assert_refused(create_with(client, SigningKey.new(f"forged-{number}").token(ISSUER)))
+        forged = signing_key.token(ISSUER, headers={"kid": f"forged-{number}"})
+        assert_refused(create_with(client, forged))
 
     assert identity_provider.fetches == 1
 
