@@ -19,12 +19,18 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }} import create_app
-from {{ cookiecutter.package_name }}.dependencies.auth import READ, REQUIRED_SCOPES, WRITE, KeySet
+from {{ cookiecutter.package_name }}.dependencies.auth import (
+    READ,
+    REALM,
+    REQUIRED_SCOPES,
+    WRITE,
+    KeySet,
+)
 from {{ cookiecutter.package_name }}.openapi import document
 from tests.support.api import Orders, order_body
 from tests.support.apps import MakeApp, assert_degraded, count_rows
 from tests.support.problems import assert_problem
-from tests.support.tokens import ISSUER, FakeIdentityProvider, SigningKey, bearer, jwks
+from tests.support.tokens import AUDIENCE, ISSUER, FakeIdentityProvider, SigningKey, bearer, jwks
 
 OPEN_PATHS = ["/healthz", "/readyz", "/openapi.json"]
 
@@ -49,7 +55,7 @@ def assert_refused(response: Any, status: int = 401) -> dict[str, Any]:
     """A 401 problem with an ``invalid_token`` challenge (or the given status's problem)."""
     problem = assert_problem(response, status)
     challenge = response.headers.get("WWW-Authenticate", "")
-    assert challenge.startswith('Bearer realm="{{ cookiecutter.project_slug }}"'), challenge
+    assert challenge.startswith(f'Bearer realm="{REALM}"'), challenge
     if status == 401:
         assert 'error="invalid_token"' in challenge, challenge
     return problem
@@ -63,7 +69,7 @@ def test_a_request_without_a_token_is_asked_for_one(app: Flask, client: FlaskCli
     response = client.post("/orders", json=order_body(), headers={"Authorization": ""})
 
     assert_problem(response, 401)
-    assert response.headers["WWW-Authenticate"] == 'Bearer realm="{{ cookiecutter.project_slug }}"'
+    assert response.headers["WWW-Authenticate"] == f'Bearer realm="{REALM}"'
     assert count_rows(app, "orders") == 0
 
 
@@ -417,5 +423,5 @@ def test_the_jwks_command_publishes_the_development_keys_public_half(make_app: M
     assert printed.exit_code == 0, printed.output
     [key] = jwt.PyJWKSet.from_dict(json.loads(printed.output)).keys
     assert "d" not in json.loads(printed.output)["keys"][0]  # no private part
-    claims = jwt.decode(token, key.key, algorithms=["RS256"], audience="{{ cookiecutter.project_slug }}")
+    claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=AUDIENCE)
     assert claims["sub"] == "dave"
