@@ -228,6 +228,7 @@ def test_another_callers_order_is_not_found(
     client: FlaskClient, orders: Orders, signing_key: SigningKey
 ) -> None:
     order_id = orders.created_id()
+    assert orders.get(order_id).status_code == 200  # read by its owner: kept by a cache, if any
     bob = bearer(signing_key.token(ISSUER, subject="bob"))
 
     assert_problem(client.get(f"/orders/{order_id}", headers=bob), 404)

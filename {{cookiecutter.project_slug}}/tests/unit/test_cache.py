@@ -10,9 +10,11 @@ import fakeredis
 import pytest
 import redis
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, request
 
 from {{ cookiecutter.package_name }}.dependencies.cache import OrderCache
+from {{ cookiecutter.package_name }}.models import Order
+from {{ cookiecutter.package_name }}.orders import register_confinement
 from tests.support.api import Orders
 from tests.support.apps import MakeApp, engine_of
 
@@ -84,6 +86,33 @@ def test_each_order_is_cached_as_itself(orders: Orders) -> None:
         (first, "FIRST"),
         (second, "SECOND"),
     ]
+
+
+class ViewerByHeader:
+    """A confinement that lets everyone see every order but names the viewer by a header, as
+    one that keeps callers apart names each caller."""
+
+    def narrowed(self, query: sa.Select[Order]) -> sa.Select[Order]:
+        return query
+
+    def viewer(self) -> str:
+        return request.headers.get("X-Viewer", "")
+
+    def event_fields(self) -> dict[str, str]:
+        return {}
+
+
+def test_a_document_cached_for_one_viewer_is_never_served_to_another(app: Flask) -> None:
+    register_confinement(app, ViewerByHeader())
+    client = app.test_client()
+    order_id = Orders(client).created_id("FIRST")
+    client.get(f"/orders/{order_id}", headers={"X-Viewer": "a"})
+    change_sku_behind_the_service(app, order_id, "CHANGED")
+
+    seen_by_a = client.get(f"/orders/{order_id}", headers={"X-Viewer": "a"}).get_json()
+    seen_by_b = client.get(f"/orders/{order_id}", headers={"X-Viewer": "b"}).get_json()
+
+    assert (seen_by_a["sku"], seen_by_b["sku"]) == ("FIRST", "CHANGED")
 
 
 def test_cancel_invalidates_the_cached_order(
