@@ -22,7 +22,7 @@ class OrderNotFound(Exception):
 @dataclass(frozen=True)
 class StorefrontClient:
     base_url: str
-    # What proves who the storefront is (its bearer token, say), sent with every request.
+    # What proves who the storefront is (its credentials), sent with every request.
     headers: dict[str, str] = field(default_factory=dict)
     timeout_seconds: float = 5.0
 
