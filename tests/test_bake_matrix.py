@@ -43,12 +43,13 @@ MODULES = {
 }
 # The compose service each answer brings.
 SERVICES = {
-    ("database", "postgresql"): "postgres",
-    ("database", "mariadb"): "mariadb",
-    ("cache", "redis"): "redis",
-    ("message_broker", "rabbitmq"): "rabbitmq",
-    ("upstream_api", "yes"): "pricing",
-    ("auth", "jwt"): "identity",
+    ("database", "postgresql"): {"postgres"},
+    ("database", "mariadb"): {"mariadb"},
+    ("cache", "redis"): {"redis"},
+    ("message_broker", "rabbitmq"): {"rabbitmq"},
+    ("upstream_api", "yes"): {"pricing"},
+    # the stand-in provider, and the one-shot that makes the key it publishes
+    ("auth", "jwt"): {"identity", "identity-key"},
 }
 # The setting that points the service at it.
 SETTINGS = {
@@ -110,7 +111,7 @@ def test_no_trace_of_unchosen_options(baked: Baked, answers: dict[str, str]) -> 
 @BAKE
 def test_compose_services_follow_answers(baked: Baked, answers: dict[str, str]) -> None:
     compose = yaml.safe_load((baked(answers) / "compose.yaml").read_text())
-    expected = {service for key, service in SERVICES.items() if chosen(answers, key)}
+    expected = {name for key, names in SERVICES.items() if chosen(answers, key) for name in names}
     # The service's own processes: the schema migration, the app and (with events) the relay.
     own = {"migrate", "app"} | ({"relay"} if answers["message_broker"] == "rabbitmq" else set())
     assert set(compose["services"]) == own | expected

@@ -23,8 +23,8 @@
   can be authenticated), then reported degraded while it is out.
 - Without ``AUTH_JWKS_URL`` (development), a key pair in the instance folder stands in for the
   provider, and ``flask auth token`` prints tokens it signed (``flask auth jwks``, its public
-  half, for the compose stack's stand-in provider); the production entry point refuses to start
-  without the provider's settings.
+  half, is what the compose stack's stand-in provider publishes); the production entry point
+  refuses to start without the provider's settings.
 """
 
 from __future__ import annotations
