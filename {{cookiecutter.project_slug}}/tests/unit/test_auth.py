@@ -426,3 +426,11 @@ def test_the_jwks_command_publishes_the_development_keys_public_half(make_app: M
     assert "d" not in json.loads(printed.output)["keys"][0]  # no private part
     claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=AUDIENCE)
     assert claims["sub"] == "dave"
+
+
+@pytest.mark.parametrize("algorithms", [["HS256"], ["none"], ["RS256", "HS512"], []])
+def test_the_service_refuses_to_start_with_an_algorithm_a_public_key_cannot_check(
+    service_config: dict[str, Any], algorithms: list[str]
+) -> None:
+    with pytest.raises(ValueError, match="AUTH_ALGORITHMS"):
+        create_app({**service_config, "AUTH_ALGORITHMS": algorithms})
