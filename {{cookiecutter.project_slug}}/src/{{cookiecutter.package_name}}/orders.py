@@ -79,7 +79,7 @@ class Confinement(Protocol):
         ...
 
     def event_fields(self) -> dict[str, str]:
-        """What the events of the caller's changes add to the order's document (its owner)."""
+        """What the events of the caller's changes add to the order's document (whose it is)."""
         ...
 
 

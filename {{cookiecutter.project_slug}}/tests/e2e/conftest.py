@@ -49,7 +49,7 @@ OVERRIDES: list[str] = [
 CALLER_HEADERS: list[str] = [
     # one fixture per dependency that authenticates callers
     {%- if cookiecutter.auth == "jwt" %}
-    "identity_headers",{% endif %}
+    "e2e_identity_headers",{% endif %}
 ]
 
 

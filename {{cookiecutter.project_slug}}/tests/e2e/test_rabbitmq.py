@@ -57,7 +57,7 @@ def test_an_order_is_announced_once(service: Service, event_queue: EventQueue) -
     messages = event_queue.take(1, timeout=3.0)
 
     assert [message.delivery_info["routing_key"] for message in messages] == ["order.created"]
-    # The order's document, and whatever the service adds of whose it is (an owner).
+    # The order's document, and whatever else the service says of it.
     assert json.loads(messages[0].body).items() >= order.items()
     assert messages[0].properties["message_id"]
 

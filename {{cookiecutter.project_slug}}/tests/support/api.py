@@ -51,7 +51,7 @@ class Orders:
 
     def announced(self, order: dict[str, Any]) -> dict[str, Any]:
         """The order as its events announce it: its document, and what the orders' confinement
-        adds for the client's caller (its owner, say)."""
+        adds for the client's caller."""
         app = self.client.application
         with app.test_request_context("/orders", environ_base=self.client.environ_base):
             app.preprocess_request()

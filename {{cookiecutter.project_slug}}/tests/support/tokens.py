@@ -1,6 +1,6 @@
 """Bearer tokens as an identity provider signs them, for every layer: keys made in process, their
-JWKS document, tokens with the claims a test chooses, and a provider served in process for the
-layers without containers."""
+JWKS document, tokens with the claims a test chooses, and a provider answered in process for the
+unit layer."""
 
 from __future__ import annotations
 

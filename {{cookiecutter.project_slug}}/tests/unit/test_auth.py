@@ -139,12 +139,12 @@ def test_a_token_whose_payload_was_changed_is_refused(
 
 
 def test_a_token_of_a_key_the_provider_does_not_publish_is_refused(
-    client: FlaskClient, identity_provider: FakeIdentityProvider
+    client: FlaskClient, fake_identity: FakeIdentityProvider
 ) -> None:
     stranger = SigningKey.new("key-of-a-stranger")
 
     assert_refused(create_with(client, stranger.token(ISSUER)))
-    assert identity_provider.fetches >= 1
+    assert fake_identity.fetches >= 1
 
 
 def test_keys_named_in_the_token_itself_are_never_used(client: FlaskClient) -> None:
@@ -168,12 +168,12 @@ def test_a_token_whose_algorithm_is_not_its_keys_is_refused(
 
 
 def test_an_oversized_token_is_refused_unread(
-    client: FlaskClient, signing_key: SigningKey, identity_provider: FakeIdentityProvider
+    client: FlaskClient, signing_key: SigningKey, fake_identity: FakeIdentityProvider
 ) -> None:
     token = signing_key.token(ISSUER, padding="x" * 9000)
 
     assert_refused(create_with(client, token))
-    assert identity_provider.fetches == 0
+    assert fake_identity.fetches == 0
 
 
 @pytest.mark.parametrize(
@@ -275,48 +275,48 @@ def test_an_idempotency_key_another_caller_holds_is_a_conflict_that_shows_nothin
 
 
 def test_a_rotated_key_is_fetched_once_and_accepted(
-    make_app: MakeApp, identity_provider: FakeIdentityProvider, signing_key: SigningKey
+    make_app: MakeApp, fake_identity: FakeIdentityProvider, signing_key: SigningKey
 ) -> None:
     client = make_app(AUTH_JWKS_REFRESH_SECONDS=0).test_client()
     assert create_with(client, signing_key.token(ISSUER)).status_code == 201
     rotated = SigningKey.new("key-2")
-    identity_provider.keys = [rotated]
+    fake_identity.keys = [rotated]
 
     first = create_with(client, rotated.token(ISSUER))
     second = create_with(client, rotated.token(ISSUER))
 
     assert (first.status_code, second.status_code) == (201, 201)
-    assert identity_provider.fetches == 2
+    assert fake_identity.fetches == 2
 
 
 def test_forged_kids_reach_the_provider_at_most_once_per_refresh_interval(
-    client: FlaskClient, identity_provider: FakeIdentityProvider, signing_key: SigningKey
+    client: FlaskClient, fake_identity: FakeIdentityProvider, signing_key: SigningKey
 ) -> None:
     for number in range(20):
         forged = signing_key.token(ISSUER, headers={"kid": f"forged-{number}"})
         assert_refused(create_with(client, forged))
 
-    assert identity_provider.fetches == 1
+    assert fake_identity.fetches == 1
 
 
 def test_tokens_of_known_keys_work_while_the_provider_is_down(
-    make_app: MakeApp, identity_provider: FakeIdentityProvider, signing_key: SigningKey
+    make_app: MakeApp, fake_identity: FakeIdentityProvider, signing_key: SigningKey
 ) -> None:
     client = make_app(AUTH_JWKS_LIFESPAN_SECONDS=0, AUTH_JWKS_REFRESH_SECONDS=0).test_client()
     assert create_with(client, signing_key.token(ISSUER)).status_code == 201
-    identity_provider.reachable = False
+    fake_identity.reachable = False
 
     response = create_with(client, signing_key.token(ISSUER))
 
     assert response.status_code == 201
-    assert identity_provider.fetches == 2  # the expired set was refetched, and kept on failure
+    assert fake_identity.fetches == 2  # the expired set was refetched, and kept on failure
     assert "connection refused" in assert_degraded(client, "identity")
 
 
 def test_before_any_key_was_fetched_a_provider_outage_is_a_503_not_a_500(
-    client: FlaskClient, identity_provider: FakeIdentityProvider, signing_key: SigningKey
+    client: FlaskClient, fake_identity: FakeIdentityProvider, signing_key: SigningKey
 ) -> None:
-    identity_provider.reachable = False
+    fake_identity.reachable = False
 
     response = create_with(client, signing_key.token(ISSUER))
     readiness = client.get("/readyz")

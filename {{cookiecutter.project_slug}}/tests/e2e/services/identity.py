@@ -19,18 +19,18 @@ REFRESH_SECONDS = 1
 
 
 @pytest.fixture(scope="session")
-def identity_key() -> SigningKey:
+def e2e_identity_key() -> SigningKey:
     return SigningKey.new("e2e-key")
 
 
 @pytest.fixture(scope="session")
 def identity_override(
-    identity_key: SigningKey, tmp_path_factory: pytest.TempPathFactory
+    e2e_identity_key: SigningKey, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Any]:
     mappings = tmp_path_factory.mktemp("identity-mappings")
     stub = {
         "request": {"method": "GET", "url": "/.well-known/jwks.json"},
-        "response": {"status": 200, "jsonBody": jwks(identity_key)},
+        "response": {"status": 200, "jsonBody": jwks(e2e_identity_key)},
     }
     (mappings / "jwks.json").write_text(json.dumps(stub), encoding="utf-8")
     mappings.chmod(0o755)
@@ -50,6 +50,6 @@ def identity_override(
 
 
 @pytest.fixture(scope="session")
-def identity_headers(identity_key: SigningKey) -> dict[str, str]:
+def e2e_identity_headers(e2e_identity_key: SigningKey) -> dict[str, str]:
     """A caller's token with both scopes, valid for the session."""
-    return bearer(identity_key.token(ISSUER, subject="e2e-client"))
+    return bearer(e2e_identity_key.token(ISSUER, subject="e2e-client"))

@@ -20,15 +20,15 @@ def signing_key() -> SigningKey:
 
 
 @pytest.fixture
-def identity_provider(signing_key: SigningKey) -> Iterator[FakeIdentityProvider]:
+def fake_identity(signing_key: SigningKey) -> Iterator[FakeIdentityProvider]:
     provider = FakeIdentityProvider(signing_key)
     with mock.patch.object(auth, "fetch_jwks", side_effect=provider.fetch):
         yield provider
 
 
 @pytest.fixture
-def fake_auth_settings(identity_provider: FakeIdentityProvider) -> dict[str, Any]:
-    return identity_provider.settings
+def fake_auth_settings(fake_identity: FakeIdentityProvider) -> dict[str, Any]:
+    return fake_identity.settings
 
 
 @pytest.fixture
