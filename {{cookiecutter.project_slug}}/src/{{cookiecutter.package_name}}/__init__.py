@@ -55,7 +55,7 @@ def create_app(
     db.init_app(app)
     for init_dependency in DEPENDENCIES:
         init_dependency(app)
-    app.register_blueprint(health.bp)
+    health.init_app(app)
     app.register_blueprint(orders.bp)
     app.register_blueprint(openapi.bp)
     return app

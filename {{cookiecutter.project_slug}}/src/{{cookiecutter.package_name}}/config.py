@@ -24,6 +24,28 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+class MissingSetting(RuntimeError):
+    """A setting the production configuration needs is unset or empty: the service does not
+    start, rather than start on a stand-in (``wsgi.py``)."""
+
+    def __init__(self, name: str, consequence: str) -> None:
+        super().__init__(f"FLASK_{name} is not set: {consequence}.")
+        self.name = name
+
+
+def given(app: Flask, name: str) -> bool:
+    """Whether the setting has a value: unset, empty, blank or JSON ``null`` (``None``) is none."""
+    value = app.config.get(name)
+    return value is not None and str(value).strip() != ""
+
+
+def required(app: Flask, name: str, consequence: str) -> Any:
+    """The setting's value; without one, ``MissingSetting`` saying what it would cost."""
+    if not given(app, name):
+        raise MissingSetting(name, consequence)
+    return app.config[name]
+
+
 def load(
     app: Flask, overrides: Mapping[str, Any] | None = None, *, embedded_defaults: bool = True
 ) -> None:
@@ -34,7 +56,9 @@ def load(
     app.config.from_prefixed_env()
     if overrides:
         app.config.from_mapping(overrides)
-    if not app.config["DATABASE_URL"]:
+    if not given(app, "DATABASE_URL"):
+        if not app.config["EMBEDDED_DEFAULTS"]:
+            raise MissingSetting("DATABASE_URL", "the service has no database to keep orders in")
         os.makedirs(app.instance_path, exist_ok=True)
         path = os.path.join(app.instance_path, "{{ cookiecutter.package_name }}.sqlite3")
         app.config["DATABASE_URL"] = f"sqlite:///{path}"

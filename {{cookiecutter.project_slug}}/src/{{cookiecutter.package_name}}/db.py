@@ -96,6 +96,24 @@ class UTCDateTime(sa.TypeDecorator[dt.datetime]):
         return None if value is None else value.replace(tzinfo=dt.UTC)
 
 
+class ExactString(sa.TypeDecorator[str]):
+    """A string compared as written on every backend: case, accents and trailing spaces count, so
+    that two callers whose names differ only so are never taken for one."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, length: int) -> None:
+        super().__init__(length)
+        self.length = length
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        server = server_for(dialect.name)
+        if server is not None and server.exact_string_type is not None:
+            return dialect.type_descriptor(server.exact_string_type(self.length))
+        return dialect.type_descriptor(sa.String(self.length))
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.engine = sa.create_engine(url, pool_pre_ping=True, **_engine_options(url))
@@ -107,7 +125,8 @@ class Database:
             # What the driver cannot bound itself.
             server.bound_waits(self.engine)
 
-    def check(self) -> str | None:
+    def check(self, _bound: float) -> str | None:
+        # Bounded by the engine's own options: a server's connect, statement and pool timeouts.
         with self.engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
         return "embedded" if self.engine.dialect.name == "sqlite" else None

@@ -1,24 +1,83 @@
 """Liveness (``/healthz``: the process answers) and readiness (``/readyz``: every registered
-dependency is checked within one short deadline).
+dependency is checked within one short deadline, ``READINESS_TIMEOUT_SECONDS``).
 
 Readiness fails (503) only for a dependency the service cannot work without (its database). One
 it is built to survive is reported as degraded while the status stays 200: an orchestrator must
 not take every replica out of rotation for an outage the service rides out.
+
+No dependency can starve readiness. Each check runs in a thread of its own, given half the
+deadline (and no retries) as its own bound, and ``/readyz`` answers by the deadline whatever a
+check does. At most one check per dependency is in flight: probes that arrive while it runs share
+it, so that a burst of probes, or a dependency that hangs, piles up neither threads nor
+connections, and one dependency's check never waits for another's.
+
+The answer names each dependency and its state (``ok``, ``embedded``, ``disabled``, ``failing``),
+nothing more: why a check failed (host names, addresses, exception text) goes to the log, not to
+whoever can reach the probe.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+import logging
+import threading
+from concurrent.futures import Future, wait
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify
 
 from . import wiring
 from .problems import problem_response
 
+EXTENSION = "{{ cookiecutter.package_name }}.health"
+OK = "ok"
+FAILING = "failing"
 bp = Blueprint("health", __name__)
-# Checks run in threads, so that one that hangs (a paused server) costs /readyz its timeout, not
-# the caller's patience. The pool is shared and small: readiness probes are infrequent.
-_checks_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="readiness")
+logger = logging.getLogger(__name__)
+
+
+class Probe:
+    """One dependency's readiness check, run at most once at a time."""
+
+    def __init__(self, name: str, check: wiring.Check) -> None:
+        self.name = name
+        self.check = check
+        self._lock = threading.Lock()
+        self._running: Future[str] | None = None
+
+    def state(self, bound: float) -> Future[str]:
+        """The state the check in flight will report, or a new check's, given ``bound`` seconds."""
+        with self._lock:
+            if self._running is None or self._running.done():
+                self._running = Future()
+                threading.Thread(
+                    target=self._run,
+                    args=(self._running, bound),
+                    name=f"readiness-{self.name}",
+                    daemon=True,
+                ).start()
+            return self._running
+
+    def _run(self, outcome: Future[str], bound: float) -> None:
+        try:
+            state = self.check(bound) or OK
+        except Exception as error:  # whatever a check raises, its dependency is unusable
+            logger.warning(
+                "readiness: %s is failing: %s: %s", self.name, type(error).__name__, error
+            )
+            state = FAILING
+        outcome.set_result(state)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = {}
+    app.register_blueprint(bp)
+
+
+def _probe(app: Flask, name: str, dependency: wiring.Dependency) -> Probe:
+    probes: dict[str, Probe] = app.extensions[EXTENSION]
+    probe = probes.get(name)
+    if probe is None or probe.check is not dependency.check:
+        probe = probes[name] = Probe(name, dependency.check)
+    return probe
 
 
 @bp.get("/healthz")
@@ -28,13 +87,15 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
+    deadline = float(current_app.config["READINESS_TIMEOUT_SECONDS"])
     dependencies = wiring.registered(current_app)
-    timeout = float(current_app.config["READINESS_TIMEOUT_SECONDS"])
-    futures = {name: _checks_pool.submit(d.check) for name, d in sorted(dependencies.items())}
-    # One deadline for all checks, which run side by side: /readyz answers within the timeout.
-    wait(futures.values(), timeout=timeout)
-    checks = {name: _outcome(future, timeout) for name, future in futures.items()}
-    failing = [name for name, future in futures.items() if not _succeeded(future)]
+    states = {
+        name: _probe(current_app, name, dependency).state(deadline / 2)
+        for name, dependency in sorted(dependencies.items())
+    }
+    wait(states.values(), timeout=deadline)
+    checks = {name: _reported(name, state, deadline) for name, state in states.items()}
+    failing = [name for name, state in checks.items() if state == FAILING]
     down = [name for name in failing if dependencies[name].needed()]
     if down:
         detail = f"Not ready: {', '.join(down)} down."
@@ -44,15 +105,8 @@ def readyz() -> Response:
     return jsonify({"status": "ready", "checks": checks})
 
 
-def _succeeded(future: Future[str | None]) -> bool:
-    return future.done() and future.exception() is None
-
-
-def _outcome(future: Future[str | None], timeout: float) -> str:
-    """``ok``, the check's own note (such as ``embedded``), or why it failed."""
-    if not future.done():
-        return f"timed out after {timeout:g} s"
-    error = future.exception()
-    if error is not None:
-        return f"{type(error).__name__}: {error}"
-    return future.result() or "ok"
+def _reported(name: str, state: Future[str], deadline: float) -> str:
+    if not state.done():
+        logger.warning("readiness: %s did not answer within %g s", name, deadline)
+        return FAILING
+    return state.result()

@@ -13,9 +13,10 @@ from flask import Flask
 
 EXTENSION = "{{ cookiecutter.package_name }}.wiring"
 
-# A readiness check raises when its dependency is unusable; it may return a note (such as
-# "embedded") to report instead of "ok".
-Check = Callable[[], str | None]
+# A readiness check raises when its dependency is unusable; it may return a state (such as
+# "embedded") to report instead of "ok". It is given the seconds it may take, and takes no more
+# where its client can be bounded per call (``health``), with no retries.
+Check = Callable[[float], str | None]
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,8 @@ def _no_extra_bounds(_engine: sa.Engine) -> None:
 @dataclass(frozen=True)
 class DatabaseServer:
     """A database server the service can use: which SQLAlchemy backends it answers to, the
-    engine options that bound a request's waits and those of a migration, a type that keeps
-    microseconds if the default does not, and a hook for bounds the driver cannot set
+    engine options that bound a request's waits and those of a migration, types that keep
+    microseconds and compare strings exactly if the defaults do not, and a hook for bounds the driver cannot set
     (``bound_waits``)."""
 
     backends: tuple[str, ...]
@@ -50,6 +51,8 @@ class DatabaseServer:
     # For schema changes, which may rewrite a table: the connect bounded, statements not.
     migration_options: dict[str, Any]
     datetime_type: sa.types.TypeEngine[Any] | None = None
+    # The type of a string of the given length compared exactly, if the default does not.
+    exact_string_type: Callable[[int], sa.types.TypeEngine[Any]] | None = None
     bound_waits: Callable[[sa.Engine], None] = _no_extra_bounds
 
 

@@ -59,4 +59,4 @@ def test_a_failing_pricing_service_is_a_bad_gateway(pricing_service: str) -> Non
 
 
 def test_the_health_check_passes_on_a_200(pricing_service: str) -> None:
-    client(pricing_service).check()
+    client(pricing_service).check(1.0)

@@ -52,13 +52,15 @@ def count_rows(app: Flask, table: str) -> int:
 
 
 def assert_degraded(client: FlaskClient, name: str) -> str:
-    """Asserts /readyz stays 200 and reports ``name`` alone as degraded; returns its outcome."""
+    """Asserts /readyz stays 200 and reports ``name`` alone as degraded, as ``failing`` (why goes
+    to the log, not to the prober); returns that state."""
     response = client.get("/readyz")
     assert response.status_code == 200, response.get_data(as_text=True)
     body = response.get_json()
     assert body["status"] == "degraded"
     assert body["degraded"] == [name]
     outcome: str = body["checks"][name]
+    assert outcome == "failing"
     return outcome
 
 

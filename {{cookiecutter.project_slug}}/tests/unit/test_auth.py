@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -19,6 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }} import create_app
+from {{ cookiecutter.package_name }}.config import MissingSetting
 from {{ cookiecutter.package_name }}.dependencies.auth import (
     READ,
     REALM,
@@ -261,17 +263,21 @@ def test_each_caller_lists_its_own_orders(
     assert [order["id"] for order in listed] == bobs
 
 
-def test_an_idempotency_key_another_caller_holds_is_a_conflict_that_shows_nothing(
+def test_an_idempotency_key_is_its_callers_own(
     app: Flask, client: FlaskClient, orders: Orders, signing_key: SigningKey
 ) -> None:
-    orders.create(key="shared-key")
+    alices = orders.create(key="shared-key").get_json()
     bob = {**bearer(signing_key.token(ISSUER, subject="bob")), "Idempotency-Key": "shared-key"}
 
-    response = client.post("/orders", json=order_body(), headers=bob)
+    first = client.post("/orders", json=order_body(), headers=bob)
+    again = client.post("/orders", json=order_body(), headers=bob)
 
-    problem = assert_problem(response, 409)
-    assert "id" not in problem
-    assert count_rows(app, "orders") == 1
+    # Bob's key is his own: a new order, not Alice's, not a conflict that tells him it is taken.
+    assert first.status_code == 201, first.get_data(as_text=True)
+    assert first.get_json()["id"] != alices["id"]
+    assert (again.status_code, again.get_json()["id"]) == (200, first.get_json()["id"])
+    assert orders.create(key="shared-key").get_json()["id"] == alices["id"]
+    assert count_rows(app, "orders") == 2
 
 
 def test_a_rotated_key_is_fetched_once_and_accepted(
@@ -300,7 +306,10 @@ def test_forged_kids_reach_the_provider_at_most_once_per_refresh_interval(
 
 
 def test_tokens_of_known_keys_work_while_the_provider_is_down(
-    make_app: MakeApp, fake_identity: FakeIdentityProvider, signing_key: SigningKey
+    make_app: MakeApp,
+    fake_identity: FakeIdentityProvider,
+    signing_key: SigningKey,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     client = make_app(AUTH_JWKS_LIFESPAN_SECONDS=0, AUTH_JWKS_REFRESH_SECONDS=0).test_client()
     assert create_with(client, signing_key.token(ISSUER)).status_code == 201
@@ -310,7 +319,8 @@ def test_tokens_of_known_keys_work_while_the_provider_is_down(
 
     assert response.status_code == 201
     assert fake_identity.fetches == 2  # the expired set was refetched, and kept on failure
-    assert "connection refused" in assert_degraded(client, "identity")
+    assert_degraded(client, "identity")
+    assert "connection refused" in caplog.text
 
 
 def test_before_any_key_was_fetched_a_provider_outage_is_a_503_not_a_500(
@@ -399,13 +409,30 @@ def test_the_token_command_prints_a_token_of_the_development_key(make_app: MakeA
     assert_problem(create_with(client, token), 403)
 
 
-def test_the_production_entry_point_refuses_to_start_without_the_provider(
-    service_config: dict[str, Any],
+@pytest.mark.parametrize("setting", ["AUTH_JWKS_URL", "AUTH_ISSUER", "AUTH_AUDIENCE"])
+@pytest.mark.parametrize("unset", [None, "", "  "], ids=["missing", "empty", "blank"])
+def test_the_production_configuration_refuses_to_start_without_the_providers_settings(
+    service_config: dict[str, Any], setting: str, unset: str | None, tmp_path: Path
 ) -> None:
-    settings = {**service_config, "AUTH_JWKS_URL": None}
+    settings = {**service_config, setting: unset}
 
-    with pytest.raises(RuntimeError, match="FLASK_AUTH_JWKS_URL"):
-        create_app(settings, embedded_defaults=False)
+    with pytest.raises(MissingSetting, match=rf"^FLASK_{setting} is not set: "):
+        create_app(settings, embedded_defaults=False, instance_path=str(tmp_path))
+
+
+@pytest.mark.parametrize("unset", [None, "", "  "], ids=["missing", "empty", "blank"])
+def test_the_development_configuration_refuses_an_empty_audience_too(
+    make_app: MakeApp, unset: str | None
+) -> None:
+    # Else a token whose audience is empty, or absent, would be taken.
+    with pytest.raises(MissingSetting, match=r"^FLASK_AUTH_AUDIENCE is not set: "):
+        make_app(AUTH_AUDIENCE=unset)
+
+
+def test_the_development_key_is_reported_embedded(make_app: MakeApp) -> None:
+    ready = make_app(AUTH_JWKS_URL=None).test_client().get("/readyz")
+
+    assert (ready.status_code, ready.get_json()["checks"]["identity"]) == (200, "embedded")
 
 
 def test_the_events_of_an_order_name_its_owner(orders: Orders) -> None:

@@ -12,11 +12,12 @@ import redis
 import sqlalchemy as sa
 from flask import Flask, request
 
+from {{ cookiecutter.package_name }}.config import MissingSetting
 from {{ cookiecutter.package_name }}.dependencies.cache import OrderCache
 from {{ cookiecutter.package_name }}.models import Order
 from {{ cookiecutter.package_name }}.orders import register_confinement
 from tests.support.api import Orders
-from tests.support.apps import MakeApp, engine_of
+from tests.support.apps import MakeApp, assert_degraded, engine_of
 
 
 @pytest.fixture
@@ -206,15 +207,31 @@ def test_creating_an_order_never_waits_on_the_cache(
 
 
 def test_readiness_stays_200_and_reports_the_cache_degraded_when_redis_is_down(
-    orders: Orders, fake_redis_server: fakeredis.FakeServer
+    orders: Orders, fake_redis_server: fakeredis.FakeServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake_redis_server.connected = False
 
-    response = orders.client.get("/readyz")
+    assert_degraded(orders.client, "cache")
 
-    assert response.status_code == 200
-    body = response.get_json()
-    assert body["status"] == "degraded"
-    assert body["degraded"] == ["cache"]
-    assert body["checks"]["cache"].startswith("ConnectionError")
-    assert body["checks"]["database"] == "embedded"
+    assert orders.client.get("/readyz").get_json()["checks"]["database"] == "embedded"
+    assert "readiness: cache is failing: ConnectionError" in caplog.text
+
+
+def test_without_a_redis_url_reads_go_to_the_database_and_readiness_says_so(
+    make_app: MakeApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    orders = Orders(make_app(REDIS_URL=None).test_client())
+    order = orders.created()
+
+    assert orders.get(order["id"]).get_json() == order
+    ready = orders.client.get("/readyz")
+    assert (ready.status_code, ready.get_json()["checks"]["cache"]) == (200, "disabled")
+    assert "FLASK_REDIS_URL is not set" in caplog.text
+
+
+@pytest.mark.parametrize("unset", [None, "", "  "], ids=["missing", "empty", "blank"])
+def test_the_production_configuration_refuses_to_start_without_a_redis_url(
+    make_app: MakeApp, unset: str | None
+) -> None:
+    with pytest.raises(MissingSetting, match=r"^FLASK_REDIS_URL is not set: "):
+        make_app(REDIS_URL=unset, EMBEDDED_DEFAULTS=False)

@@ -11,7 +11,7 @@
 - Each order records its owner, the token's subject (``sub``, at most ``MAX_SUBJECT_LENGTH``
   characters), in a table of its own; a caller sees, lists and cancels its own orders only.
   Another's answers 404, as an unknown id does, so that ids cannot be probed; an idempotency
-  key another caller holds answers 409, without showing its order. A cached order is kept per
+  key is the caller's own (another caller's equal key is another key). A cached order is kept per
   caller (``orders.Confinement.viewer``), so a cache never serves one caller's order to another.
   Events of an order name its owner (``owner``).
 - The provider's keys are fetched with a timeout and kept for ``AUTH_JWKS_LIFESPAN_SECONDS``; a
@@ -20,7 +20,8 @@
   every ``AUTH_JWKS_REFRESH_SECONDS``: forged kids cannot flood the provider, and through an
   outage one request per interval waits for its timeout, not every one.
 - Readiness: the provider is required until its keys were fetched once (without them no caller
-  can be authenticated), then reported degraded while it is out.
+  can be authenticated), then reported degraded while its last refresh failed. Probes refresh
+  the keys only when a request would, within the same limit.
 - Without ``AUTH_JWKS_URL`` (development), a key pair in the instance folder stands in for the
   provider, and ``flask auth token`` prints tokens it signed (``flask auth jwks``, its public
   half, is what the compose stack's stand-in provider publishes); the production entry point
@@ -51,8 +52,8 @@ from flask.cli import AppGroup
 from jwt.algorithms import RSAAlgorithm
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .. import openapi, wiring
-from ..db import Base, BigId
+from .. import config, openapi, wiring
+from ..db import Base, BigId, ExactString
 from ..models import CREATED, Order
 from ..orders import order_recorded, register_confinement
 from ..problems import problem_response
@@ -125,7 +126,7 @@ class OrderOwner(Base):
         sa.ForeignKey("orders.id", name="fk_order_owners_order", ondelete="CASCADE"),
         primary_key=True,
     )
-    owner: Mapped[str] = mapped_column(sa.String(MAX_SUBJECT_LENGTH), index=True)
+    owner: Mapped[str] = mapped_column(ExactString(MAX_SUBJECT_LENGTH), index=True)
 
 
 class OwnOrders:
@@ -157,14 +158,18 @@ class KeySet:
         lifespan_seconds: float,
         refresh_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        state: str | None = None,
     ) -> None:
         self._fetch = fetch
         self._lifespan = lifespan_seconds
         self._refresh_interval = refresh_seconds
         self._clock = clock
+        # What readiness reports while the keys are usable (``embedded`` for the development key).
+        self._state = state
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None
         self._tried_at: float | None = None
+        self._last_failed = False
         self._lock = threading.Lock()
 
     @property
@@ -174,11 +179,10 @@ class KeySet:
     def key(self, kid: str) -> jwt.PyJWK:
         # Refetches are rate-limited whatever their cause: through an outage, one request per
         # interval waits for the provider's timeout, not every one.
-        if self._expired() and self._may_refresh():
-            self._refresh(keep_on_failure=True)
+        self._refresh_if(self._expired)
         found = self._keys.get(kid)
-        if found is None and self._may_refresh():
-            self._refresh(keep_on_failure=True)
+        if found is None:
+            self._refresh_if(lambda: kid not in self._keys)
             found = self._keys.get(kid)
         if found is None:
             if not self.known:
@@ -189,13 +193,18 @@ class KeySet:
     def warm(self) -> None:
         """Fetches the keys now, unless known; a failure is logged, and the first token's
         check tries again."""
-        if not self.known:
-            self._refresh(keep_on_failure=True)
+        self._refresh_if(lambda: not self.known)
 
-    def check(self) -> str | None:
-        """Readiness: fetches the keys now; a failure raises, whether keys are kept or not."""
-        self._refresh(keep_on_failure=False)
-        return None
+    def check(self, _bound: float) -> str | None:
+        """Readiness: the keys refreshed if they are due, within the refresh limit as for a
+        request (so probes never reach the provider more often); fails while no keys are known
+        or the last refresh failed. Bounded by ``AUTH_JWKS_TIMEOUT_SECONDS``."""
+        self._refresh_if(self._expired)
+        if not self.known:
+            raise ProviderUnavailable("the identity provider's keys could not be fetched")
+        if self._last_failed:
+            raise ProviderUnavailable("the identity provider's keys could not be refreshed")
+        return self._state
 
     def _expired(self) -> bool:
         return self._fetched_at is None or self._clock() - self._fetched_at >= self._lifespan
@@ -210,8 +219,13 @@ class KeySet:
         )
         return self._tried_at is None or self._clock() - self._tried_at >= interval
 
-    def _refresh(self, keep_on_failure: bool) -> None:
+    def _refresh_if(self, due: Callable[[], bool]) -> None:
+        """Refetches the keys if ``due`` and the refresh limit allows, keeping the known ones when
+        that fails. Decided under the lock: callers arriving together make one fetch, not one
+        each."""
         with self._lock:
+            if not due() or not self._may_refresh():
+                return
             self._tried_at = self._clock()
             try:
                 document = self._fetch()
@@ -222,11 +236,11 @@ class KeySet:
                 }
             except (requests.RequestException, ValueError, jwt.PyJWKSetError) as error:
                 logger.warning("identity provider keys not refreshed: %s", error)
-                if keep_on_failure:
-                    return
-                raise
+                self._last_failed = True
+                return
             self._keys = keys
             self._fetched_at = self._tried_at
+            self._last_failed = False
 
 
 class Verifier:
@@ -298,24 +312,21 @@ def _scopes(claims: dict[str, Any]) -> frozenset[str]:
 
 def init_app(app: Flask) -> None:
     wiring.settings(app, SETTINGS)
-    if app.config["AUTH_JWKS_URL"]:
+    if config.given(app, "AUTH_JWKS_URL") or not app.config["EMBEDDED_DEFAULTS"]:
         keys = _provider_keys(app)
-        issuer = app.config["AUTH_ISSUER"]
-        if not issuer:
-            raise RuntimeError("FLASK_AUTH_ISSUER is not set: tokens cannot be checked.")
-    elif app.config["EMBEDDED_DEFAULTS"]:
+        issuer = config.required(app, "AUTH_ISSUER", "tokens cannot be checked")
+    else:
         logger.warning(
             "FLASK_AUTH_JWKS_URL is not set: tokens are checked with a development key in the "
             "instance folder (development only; `flask auth token` prints one)"
         )
         keys = _embedded_keys(app)
         issuer = EMBEDDED_ISSUER
-    else:
-        raise RuntimeError("FLASK_AUTH_JWKS_URL is not set: tokens cannot be checked.")
     app.extensions[EXTENSION] = Verifier(
         keys,
         issuer=issuer,
-        audience=app.config["AUTH_AUDIENCE"],
+        # Never empty: a token without an audience, or with an empty one, would then pass.
+        audience=config.required(app, "AUTH_AUDIENCE", "tokens for any service would be taken"),
         algorithms=list(app.config["AUTH_ALGORITHMS"]),
         leeway_seconds=float(app.config["AUTH_LEEWAY_SECONDS"]),
         max_token_bytes=int(app.config["AUTH_MAX_TOKEN_BYTES"]),
@@ -345,7 +356,7 @@ def fetch_jwks(http: requests.Session, url: str, timeout: float) -> dict[str, An
 
 
 def _provider_keys(app: Flask) -> KeySet:
-    url = app.config["AUTH_JWKS_URL"]
+    url = config.required(app, "AUTH_JWKS_URL", "tokens cannot be checked")
     timeout = float(app.config["AUTH_JWKS_TIMEOUT_SECONDS"])
     http = requests.Session()
     return KeySet(
@@ -357,7 +368,9 @@ def _provider_keys(app: Flask) -> KeySet:
 
 def _embedded_keys(app: Flask) -> KeySet:
     document = _embedded_jwks(app)
-    return KeySet(lambda: document, lifespan_seconds=float("inf"), refresh_seconds=0)
+    return KeySet(
+        lambda: document, lifespan_seconds=float("inf"), refresh_seconds=0, state="embedded"
+    )
 
 
 def _embedded_jwks(app: Flask) -> dict[str, Any]:
@@ -433,8 +446,6 @@ def _document_security(document: dict[str, Any]) -> None:
                     "403": openapi.problem(f"The token does not grant {scope}"),
                 }
             )
-    create = document["paths"]["/orders"]["post"]["responses"]
-    create["409"] = openapi.problem("The Idempotency-Key is held by another caller's order")
 
 
 def _operation_id(endpoint: str) -> str:

@@ -2,6 +2,10 @@
 
 The cache is an optimisation, never a dependency of correctness: every Redis error is logged and
 treated as a miss, so a cache outage degrades reads to the database instead of failing them.
+Each command is one attempt within ``CACHE_SOCKET_TIMEOUT_SECONDS``.
+
+Without ``FLASK_REDIS_URL`` reads go to the database: for development only, reported by ``/readyz``
+as ``disabled``; the production entry point refuses to start so.
 """
 
 from __future__ import annotations
@@ -14,14 +18,16 @@ from typing import Any
 
 import redis
 from flask import Flask, current_app
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
-from .. import wiring
+from .. import config, wiring
 from ..models import CREATED, Order
 from ..orders import confinement, order_committed, register_reader
 
 EXTENSION = "{{ cookiecutter.package_name }}.cache"
 SETTINGS: dict[str, Any] = {
-    # None disables the cache: reads go to the database.
+    # None reads from the database (development only; see the module's docstring).
     "REDIS_URL": None,
     "CACHE_TTL_SECONDS": 60,
     "CACHE_SOCKET_TIMEOUT_SECONDS": 0.25,
@@ -86,7 +92,8 @@ class OrderCache:
         self.put(order_id, document)
         return document
 
-    def check(self) -> None:
+    def check(self, _bound: float) -> None:
+        # Bounded by the client's socket timeout, shorter than any readiness bound.
         self.client.ping()
 
     def close(self) -> None:
@@ -95,18 +102,26 @@ class OrderCache:
 
 def init_app(app: Flask) -> None:
     wiring.settings(app, SETTINGS)
-    url = app.config["REDIS_URL"]
-    if not url:
+    if not config.given(app, "REDIS_URL") and app.config["EMBEDDED_DEFAULTS"]:
+        logger.warning("FLASK_REDIS_URL is not set: orders are read without a cache")
+        wiring.register(app, wiring.Dependency("cache", _disabled, required=False))
         return
+    url = config.required(app, "REDIS_URL", "orders would be read without the cache")
     timeout = float(app.config["CACHE_SOCKET_TIMEOUT_SECONDS"])
+    # One attempt per command: redis-py's default retries (with pauses of up to seconds) would
+    # make reads wait on a cache they can do without.
     client = redis.Redis.from_url(
-        url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False
+        url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
     )
     cache = OrderCache(client, int(app.config["CACHE_TTL_SECONDS"]))
     app.extensions[EXTENSION] = cache
     register_reader(app, cache.read_through)
     order_committed.connect(_invalidate_changed, sender=app)
     wiring.register(app, wiring.Dependency("cache", cache.check, required=False, close=cache.close))
+
+
+def _disabled(_bound: float) -> str:
+    return "disabled"
 
 
 def _invalidate_changed(app: Flask, order: Order, change: str, **_: Any) -> None:

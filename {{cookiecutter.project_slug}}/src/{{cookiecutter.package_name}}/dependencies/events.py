@@ -34,7 +34,7 @@ from flask import Flask, current_app
 from kombu import Connection, Exchange
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from .. import db, wiring
+from .. import config, db, wiring
 from ..db import Base, BigId, UTCDateTime
 from ..models import CREATED, Order, utcnow
 from ..orders import confinement, order_recorded
@@ -156,21 +156,24 @@ class Publisher:
             **outgoing.properties,
         )
 
-    def check(self) -> str | None:
-        with self._connection() as connection:
-            connection.ensure_connection(max_retries=1, timeout=self.timeout_seconds)
+    def check(self, bound: float) -> str | None:
+        # One attempt within the bound: kombu's default would retry after a pause.
+        timeout = min(bound, self.timeout_seconds)
+        connection = Connection(self.url, connect_timeout=timeout)
+        with connection:
+            connection.ensure_connection(max_retries=0, timeout=timeout)
         return "embedded" if self.url == EMBEDDED_URL else None
 
 
 def init_app(app: Flask) -> None:
     wiring.settings(app, SETTINGS)
-    url = app.config["BROKER_URL"]
-    if not url and not app.config["EMBEDDED_DEFAULTS"]:
-        raise RuntimeError("FLASK_BROKER_URL is not set: events would never leave the process.")
-    if not url:
+    if config.given(app, "BROKER_URL") or not app.config["EMBEDDED_DEFAULTS"]:
+        url = config.required(app, "BROKER_URL", "events would never leave the process")
+    else:
         logger.warning("FLASK_BROKER_URL is not set: events stay in process (development only)")
+        url = EMBEDDED_URL
     publisher = Publisher(
-        url or EMBEDDED_URL,
+        url,
         app.config["BROKER_EXCHANGE"],
         float(app.config["BROKER_TIMEOUT_SECONDS"]),
     )

@@ -38,6 +38,11 @@ MIGRATION_OPTIONS: dict[str, Any] = {
     },
 }
 
+# A new column's default collation (utf8mb4_uca1400_ai_ci on 11.8) ignores case, accents and
+# trailing spaces: 'ALICE' = 'alicé  ' there. Who owns an order must compare as written: binary,
+# and without padding.
+EXACT_COLLATION = "utf8mb4_nopad_bin"
+
 SERVER = DatabaseServer(
     backends=("mysql", "mariadb"),
     engine_options=ENGINE_OPTIONS,
@@ -45,4 +50,7 @@ SERVER = DatabaseServer(
     # DATETIME keeps whole seconds unless given a fractional precision: the microseconds would be
     # lost, and an order read back would differ from the one just created.
     datetime_type=mysql.DATETIME(fsp=6),
+    exact_string_type=lambda length: mysql.VARCHAR(
+        length, charset="utf8mb4", collation=EXACT_COLLATION
+    ),
 )

@@ -26,7 +26,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
-from .. import wiring
+from .. import config, wiring
 from ..orders import Price, register_prices
 from ..problems import Problem
 from ..schemas import Currency, NewOrder
@@ -104,6 +104,7 @@ class PricingClient:
         )
         self.http.mount("http://", HTTPAdapter(max_retries=retry))
         self.http.mount("https://", HTTPAdapter(max_retries=retry))
+        self.checks = requests.Session()
 
     def price_for(self, new: NewOrder) -> Price:
         return self.price_of(new.sku)
@@ -132,8 +133,13 @@ class PricingClient:
         answer = PriceAnswer.model_validate(response.json())
         return Price(unit_price=answer.unit_price, currency=answer.currency)
 
-    def check(self) -> None:
-        self.http.get(f"{self.base_url}/health", timeout=self.timeout).raise_for_status()
+    def check(self, bound: float) -> None:
+        # Not through the retrying session: one attempt, within the readiness check's bound.
+        self.checks.get(f"{self.base_url}/health", timeout=bound).raise_for_status()
+
+    def close(self) -> None:
+        self.http.close()
+        self.checks.close()
 
 
 class EmbeddedPrices:
@@ -149,7 +155,7 @@ class EmbeddedPrices:
             raise UnknownSku(new.sku)
         return price
 
-    def check(self) -> str:
+    def check(self, _bound: float) -> str:
         return "embedded"
 
 
@@ -165,17 +171,14 @@ def _timed_out(error: Exception) -> bool:
 
 def init_app(app: Flask) -> None:
     wiring.settings(app, SETTINGS)
-    if app.config["PRICING_URL"]:
+    if config.given(app, "PRICING_URL") or not app.config["EMBEDDED_DEFAULTS"]:
         client = _client(app)
         app.extensions[EXTENSION] = client
         register_prices(app, client)
         wiring.register(
-            app,
-            wiring.Dependency("pricing", client.check, required=False, close=client.http.close),
+            app, wiring.Dependency("pricing", client.check, required=False, close=client.close)
         )
         return
-    if not app.config["EMBEDDED_DEFAULTS"]:
-        raise RuntimeError("FLASK_PRICING_URL is not set: the service cannot price orders.")
     logger.warning(
         "FLASK_PRICING_URL is not set: prices come from the embedded price list "
         "(development only; SKUs %s)",
@@ -195,7 +198,7 @@ def _client(app: Flask) -> PricingClient:
         throw_new_error_on_trip=False,
     )
     return PricingClient(
-        app.config["PRICING_URL"],
+        config.required(app, "PRICING_URL", "the service cannot price orders"),
         connect_timeout=float(app.config["PRICING_CONNECT_TIMEOUT_SECONDS"]),
         read_timeout=float(app.config["PRICING_READ_TIMEOUT_SECONDS"]),
         retries=int(app.config["PRICING_RETRIES"]),

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from {{ cookiecutter.package_name }}.db import ExactString
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
@@ -24,7 +26,8 @@ def upgrade() -> None:
             sa.ForeignKey("orders.id", name="fk_order_owners_order", ondelete="CASCADE"),
             primary_key=True,
         ),
-        sa.Column("owner", sa.String(255), nullable=False),
+        # Compared as written on every database: case, accents and trailing spaces count.
+        sa.Column("owner", ExactString(255), nullable=False),
     )
     op.create_index("ix_order_owners_owner", "order_owners", ["owner"])
 

@@ -1,0 +1,61 @@
+"""The production entry point (``wsgi.py``, which gunicorn runs in the image): it serves only a
+complete configuration. A setting a dependency needs that is missing, empty or blank stops the
+start with an error naming its variable, instead of a stand-in taking orders nowhere (or into a
+file of one container, lost with it)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from {{ cookiecutter.package_name }}.config import MissingSetting
+
+WSGI = "{{ cookiecutter.package_name }}.wsgi"
+
+
+def settings_in_environment(monkeypatch: pytest.MonkeyPatch, settings: dict[str, Any]) -> None:
+    """The settings as the platform gives them: ``FLASK_*`` variables, JSON where not text."""
+    for name, value in settings.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        monkeypatch.setenv(f"FLASK_{name}", text)
+
+
+def start_in_production(monkeypatch: pytest.MonkeyPatch, instance: Path) -> None:
+    """Imports the entry point afresh, its instance folder (where a stand-in database would go)
+    the test's own."""
+    monkeypatch.delitem(sys.modules, WSGI, raising=False)
+    monkeypatch.setattr("flask.Flask.auto_find_instance_path", lambda _app: str(instance))
+    importlib.import_module(WSGI)
+
+
+def test_nothing_configured_stops_the_start_at_the_database(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with pytest.raises(MissingSetting, match=r"^FLASK_DATABASE_URL is not set: "):
+        start_in_production(monkeypatch, tmp_path)
+
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("unset", [None, "", "  "], ids=["missing", "empty", "blank"])
+def test_every_other_setting_given_a_missing_database_still_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch,
+    service_config: dict[str, Any],
+    tmp_path: Path,
+    unset: str | None,
+) -> None:
+    given = {name: value for name, value in service_config.items() if name != "DATABASE_URL"}
+    settings_in_environment(monkeypatch, given)
+    if unset is not None:
+        monkeypatch.setenv("FLASK_DATABASE_URL", unset)
+
+    with pytest.raises(MissingSetting, match=r"^FLASK_DATABASE_URL is not set: "):
+        start_in_production(monkeypatch, tmp_path)
+
+    # No SQLite file was made to take orders in its place.
+    assert list(tmp_path.iterdir()) == []
