@@ -10,12 +10,14 @@ import hashlib
 import hmac
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
 import requests
+import responses
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -27,12 +29,21 @@ from {{ cookiecutter.package_name }}.dependencies.auth import (
     REQUIRED_SCOPES,
     WRITE,
     KeySet,
+    fetch_jwks,
 )
 from {{ cookiecutter.package_name }}.openapi import document
 from tests.support.api import Orders, order_body
 from tests.support.apps import MakeApp, assert_degraded, count_rows
 from tests.support.problems import assert_problem
-from tests.support.tokens import AUDIENCE, ISSUER, FakeIdentityProvider, SigningKey, bearer, jwks
+from tests.support.tokens import (
+    AUDIENCE,
+    ISSUER,
+    JWKS_URL,
+    FakeIdentityProvider,
+    SigningKey,
+    bearer,
+    jwks,
+)
 
 OPEN_PATHS = ["/healthz", "/readyz", "/openapi.json"]
 
@@ -334,6 +345,51 @@ def test_before_any_key_was_fetched_a_provider_outage_is_a_503_not_a_500(
     assert_problem(response, 503)
     assert readiness.status_code == 503
     assert "identity" in readiness.get_json()["detail"]
+
+
+@pytest.mark.parametrize("body", ["", None], ids=["empty", "keys in its body"])
+def test_the_keys_come_from_the_jwks_url_itself_never_through_a_redirect(
+    signing_key: SigningKey, body: str | None
+) -> None:
+    elsewhere = "http://elsewhere.test/jwks.json"
+    document = json.dumps(jwks(signing_key))
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as provider:
+        provider.get(JWKS_URL, status=302, headers={"Location": elsewhere}, body=body or document)
+        provider.get(elsewhere, body=document)
+
+        with pytest.raises(requests.HTTPError, match="answered 302"):
+            fetch_jwks(requests.Session(), JWKS_URL, timeout=1.0)
+
+        assert [call.request.url for call in provider.calls] == [JWKS_URL]
+
+
+def test_readiness_probes_fetch_keys_no_more_often_than_requests_may(
+    make_app: MakeApp, fake_identity: FakeIdentityProvider
+) -> None:
+    # Keys that expire at once, refetched at most once per 30 s (the default).
+    client = make_app(AUTH_JWKS_LIFESPAN_SECONDS=0).test_client()
+
+    answers = [client.get("/readyz") for _ in range(20)]
+
+    assert [answer.status_code for answer in answers] == [200] * 20
+    assert {answer.get_json()["checks"]["identity"] for answer in answers} == {"ok"}
+    assert fake_identity.fetches == 1
+
+
+def test_callers_arriving_together_make_one_fetch(signing_key: SigningKey) -> None:
+    fetches: list[float] = []
+
+    def slow_fetch() -> dict[str, Any]:
+        fetches.append(time.monotonic())
+        time.sleep(0.05)
+        return jwks(signing_key)
+
+    keys = KeySet(slow_fetch, lifespan_seconds=300, refresh_seconds=30)
+    with ThreadPoolExecutor(max_workers=10) as callers:
+        found = list(callers.map(lambda _: keys.key(signing_key.kid).key_id, range(10)))
+
+    assert found == [signing_key.kid] * 10
+    assert len(fetches) == 1
 
 
 def test_the_key_set_refreshes_an_unknown_kid_once_per_interval() -> None:

@@ -85,7 +85,7 @@ def test_with_nothing_configured_every_dependency_is_reported_as_its_stand_in(
     assert response.status_code == 200
     checks = response.get_json()["checks"]
     assert sorted(checks) == configured_dependencies
-    # Each stand-in is in process ("embedded"); a cache without Redis is no cache ("disabled").
+    # Each stand-in is in process ("embedded"); one the service can do without may be "disabled".
     assert set(checks.values()) <= {"embedded", "disabled"}
     assert checks["database"] == "embedded"
 

@@ -254,6 +254,8 @@ def test_readiness_stays_200_and_reports_pricing_degraded_when_it_fails(
     upstream.add(failure)
 
     assert_degraded(app.test_client(), "pricing")
+    # Once: readiness does not go through the retries a price lookup has.
+    assert [call.request.url for call in upstream.calls] == [HEALTH_URL]
 
 
 def test_without_a_pricing_url_orders_are_priced_from_the_embedded_list(

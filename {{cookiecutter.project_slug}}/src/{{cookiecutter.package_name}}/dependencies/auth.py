@@ -347,10 +347,11 @@ def init_app(app: Flask) -> None:
 
 
 def fetch_jwks(http: requests.Session, url: str, timeout: float) -> dict[str, Any]:
-    """The provider's JWKS document. A redirect is not followed: the keys come from where the
-    settings say, or not at all."""
+    """The provider's JWKS document. A redirect is not followed, and only a 200 carries keys: they
+    come from where the settings say, or not at all."""
     response = http.get(url, timeout=timeout, allow_redirects=False)
-    response.raise_for_status()
+    if response.status_code != 200:
+        raise requests.HTTPError(f"the JWKS URL answered {response.status_code}", response=response)
     document: dict[str, Any] = response.json()
     return document
 
