@@ -17,7 +17,6 @@ from typing import Any
 import jwt
 import pytest
 import requests
-import responses
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -347,20 +346,34 @@ def test_before_any_key_was_fetched_a_provider_outage_is_a_503_not_a_500(
     assert "identity" in readiness.get_json()["detail"]
 
 
-@pytest.mark.parametrize("body", ["", None], ids=["empty", "keys in its body"])
+class Answering(requests.Session):
+    """A session that answers every request with one response, and records what it was asked."""
+
+    def __init__(self, answer: requests.Response) -> None:
+        super().__init__()
+        self.answer = answer
+        self.asked: list[tuple[str, dict[str, Any]]] = []
+
+    def get(self, url: str | bytes, **kwargs: Any) -> requests.Response:
+        self.asked.append((str(url), kwargs))
+        return self.answer
+
+
+@pytest.mark.parametrize("body", [b"", None], ids=["empty", "keys in its body"])
 def test_the_keys_come_from_the_jwks_url_itself_never_through_a_redirect(
-    signing_key: SigningKey, body: str | None
+    signing_key: SigningKey, body: bytes | None
 ) -> None:
-    elsewhere = "http://elsewhere.test/jwks.json"
-    document = json.dumps(jwks(signing_key))
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as provider:
-        provider.get(JWKS_URL, status=302, headers={"Location": elsewhere}, body=body or document)
-        provider.get(elsewhere, body=document)
+    redirect = requests.Response()
+    redirect.status_code = 302
+    redirect.headers["Location"] = "http://elsewhere.test/jwks.json"
+    redirect._content = json.dumps(jwks(signing_key)).encode() if body is None else body
+    http = Answering(redirect)
 
-        with pytest.raises(requests.HTTPError, match="answered 302"):
-            fetch_jwks(requests.Session(), JWKS_URL, timeout=1.0)
+    with pytest.raises(requests.HTTPError, match="answered 302"):
+        fetch_jwks(http, JWKS_URL, timeout=1.0)
 
-        assert [call.request.url for call in provider.calls] == [JWKS_URL]
+    # Asked once, where the settings say, and told not to follow: elsewhere is never asked.
+    assert [(url, kwargs["allow_redirects"]) for url, kwargs in http.asked] == [(JWKS_URL, False)]
 
 
 def test_readiness_probes_fetch_keys_no_more_often_than_requests_may(
