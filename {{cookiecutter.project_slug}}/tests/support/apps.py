@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -21,6 +22,12 @@ TYPED_VALUES = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("amount", Money()),
     sa.Column("at", UTCDateTime()),
+)
+
+# A setting without a value, each way a platform can leave one: unset (or JSON ``null``), empty,
+# blank. The production configuration takes none of them for a value.
+each_unset_value = pytest.mark.parametrize(
+    "unset", [None, "", "  "], ids=["missing", "empty", "blank"]
 )
 
 # ``make_app(**overrides)``: the layer's app, with settings of the test's own.

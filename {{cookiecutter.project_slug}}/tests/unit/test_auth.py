@@ -32,7 +32,7 @@ from {{ cookiecutter.package_name }}.dependencies.auth import (
 )
 from {{ cookiecutter.package_name }}.openapi import document
 from tests.support.api import Orders, order_body
-from tests.support.apps import MakeApp, assert_degraded, count_rows
+from tests.support.apps import MakeApp, assert_degraded, count_rows, each_unset_value
 from tests.support.problems import assert_problem
 from tests.support.tokens import (
     AUDIENCE,
@@ -479,7 +479,7 @@ def test_the_token_command_prints_a_token_of_the_development_key(make_app: MakeA
 
 
 @pytest.mark.parametrize("setting", ["AUTH_JWKS_URL", "AUTH_ISSUER", "AUTH_AUDIENCE"])
-@pytest.mark.parametrize("unset", [None, "", "  "], ids=["missing", "empty", "blank"])
+@each_unset_value
 def test_the_production_configuration_refuses_to_start_without_the_providers_settings(
     service_config: dict[str, Any], setting: str, unset: str | None, tmp_path: Path
 ) -> None:
@@ -489,7 +489,7 @@ def test_the_production_configuration_refuses_to_start_without_the_providers_set
         create_app(settings, embedded_defaults=False, instance_path=str(tmp_path))
 
 
-@pytest.mark.parametrize("unset", [None, "", "  "], ids=["missing", "empty", "blank"])
+@each_unset_value
 def test_the_development_configuration_refuses_an_empty_audience_too(
     make_app: MakeApp, unset: str | None
 ) -> None:

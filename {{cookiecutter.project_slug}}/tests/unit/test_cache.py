@@ -17,7 +17,7 @@ from {{ cookiecutter.package_name }}.dependencies.cache import OrderCache
 from {{ cookiecutter.package_name }}.models import Order
 from {{ cookiecutter.package_name }}.orders import register_confinement
 from tests.support.api import Orders
-from tests.support.apps import MakeApp, assert_degraded, engine_of
+from tests.support.apps import MakeApp, assert_degraded, each_unset_value, engine_of
 
 
 @pytest.fixture
@@ -229,7 +229,7 @@ def test_without_a_redis_url_reads_go_to_the_database_and_readiness_says_so(
     assert "FLASK_REDIS_URL is not set" in caplog.text
 
 
-@pytest.mark.parametrize("unset", [None, "", "  "], ids=["missing", "empty", "blank"])
+@each_unset_value
 def test_the_production_configuration_refuses_to_start_without_a_redis_url(
     make_app: MakeApp, unset: str | None
 ) -> None:

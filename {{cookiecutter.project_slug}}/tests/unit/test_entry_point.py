@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from {{ cookiecutter.package_name }}.config import MissingSetting
+from tests.support.apps import each_unset_value
 
 WSGI = "{{ cookiecutter.package_name }}.wsgi"
 
@@ -42,7 +43,7 @@ def test_nothing_configured_stops_the_start_at_the_database(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("unset", [None, "", "  "], ids=["missing", "empty", "blank"])
+@each_unset_value
 def test_every_other_setting_given_a_missing_database_still_stops_the_start(
     monkeypatch: pytest.MonkeyPatch,
     service_config: dict[str, Any],

@@ -25,7 +25,7 @@ from {{ cookiecutter.package_name }}.config import MissingSetting
 from {{ cookiecutter.package_name }}.dependencies import events
 from {{ cookiecutter.package_name }}.dependencies.events import OutboxMessage
 from tests.support.api import Orders, order_body
-from tests.support.apps import MakeApp, assert_degraded, count_rows, engine_of
+from tests.support.apps import MakeApp, assert_degraded, count_rows, each_unset_value, engine_of
 from tests.unit.fakes.events import Broker
 
 # The message's own properties besides its timestamp (AMQP basic properties).
@@ -411,7 +411,7 @@ def test_without_a_broker_url_events_stay_in_process_and_readiness_says_so(
     assert response.get_json()["checks"]["broker"] == "embedded"
 
 
-@pytest.mark.parametrize("unset", [None, "", "  "], ids=["missing", "empty", "blank"])
+@each_unset_value
 def test_the_production_configuration_refuses_to_start_without_a_broker_url(
     make_app: MakeApp, unset: str | None
 ) -> None:

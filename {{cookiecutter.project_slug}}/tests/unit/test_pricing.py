@@ -16,7 +16,13 @@ from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 
 from {{ cookiecutter.package_name }}.config import MissingSetting
 from tests.support.api import Orders, order_body
-from tests.support.apps import MakeApp, assert_degraded, assert_invalid_field, count_rows
+from tests.support.apps import (
+    MakeApp,
+    assert_degraded,
+    assert_invalid_field,
+    count_rows,
+    each_unset_value,
+)
 from tests.support.problems import assert_problem
 from tests.unit.fakes.pricing import PRICING_BREAKER_FAIL_MAX, PRICING_RETRIES, PRICING_URL
 
@@ -277,7 +283,7 @@ def test_without_a_pricing_url_orders_are_priced_from_the_embedded_list(
     assert any("embedded price list" in record.getMessage() for record in caplog.records)
 
 
-@pytest.mark.parametrize("unset", [None, "", "  "], ids=["missing", "empty", "blank"])
+@each_unset_value
 def test_the_production_configuration_refuses_to_start_without_a_pricing_url(
     make_app: MakeApp, unset: str | None
 ) -> None:
