@@ -16,6 +16,7 @@ import click
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from filelock import FileLock
 from flask import Flask, Response, current_app, g
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -176,7 +177,10 @@ def init_app(app: Flask) -> None:
     if app.config.get("EMBEDDED_DATABASE"):
         # The embedded SQLite file is brought to the latest schema on start, so that
         # ``flask run`` works on a fresh clone; server databases are migrated explicitly.
-        upgrade(database.engine)
+        # Processes starting together (a demo container's workers) take turns: the second
+        # finds the schema at head, instead of failing on tables the first made meanwhile.
+        with FileLock(f"{database.engine.url.database}.lock"):
+            upgrade(database.engine)
 
 
 def _database_unavailable(error: Exception) -> Response:

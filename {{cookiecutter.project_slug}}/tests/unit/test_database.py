@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask import Flask
 
-from {{ cookiecutter.package_name }} import db
+from {{ cookiecutter.package_name }} import create_app, db, wiring
 from {{ cookiecutter.package_name }}.db import Base
-from tests.support.apps import TYPED_VALUES, MakeApp, engine_of
+from tests.support.apps import TYPED_VALUES, MakeApp, count_rows, engine_of
 
 
 @pytest.fixture
@@ -135,3 +138,17 @@ def test_db_upgrade_command_makes_the_schema(make_app: MakeApp) -> None:
 
     assert result.exit_code == 0, result.output
     assert set(sa.inspect(engine_of(app)).get_table_names()) >= set(Base.metadata.tables)
+
+
+def test_processes_starting_together_migrate_the_embedded_file_once(tmp_path: Path) -> None:
+    # As a demo container's workers do: each finds no schema, only one may make it.
+    def start(_: int) -> Flask:
+        return create_app({"TESTING": True}, instance_path=str(tmp_path))
+
+    with ThreadPoolExecutor(max_workers=4) as starting:
+        apps = list(starting.map(start, range(4)))
+    try:
+        assert [count_rows(app, "orders") for app in apps] == [0] * 4
+    finally:
+        for app in apps:
+            wiring.close(app)
