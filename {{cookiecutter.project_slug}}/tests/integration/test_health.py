@@ -6,7 +6,14 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from tests.support.apps import MakeApp
-from tests.support.readiness import READINESS_TIMEOUT, USABLE, Outage, readiness_during
+from tests.support.readiness import (
+    FAILING,
+    READINESS_TIMEOUT,
+    USABLE,
+    Outage,
+    assert_states_only,
+    readiness_during,
+)
 
 
 def test_ready_when_every_dependency_answers(
@@ -19,6 +26,7 @@ def test_ready_when_every_dependency_answers(
     assert body["status"] == "ready"
     assert sorted(body["checks"]) == configured_dependencies
     assert set(body["checks"].values()) <= USABLE
+    assert set(body) == {"status", "checks"}
 
 
 def test_not_ready_when_the_database_is_down(make_app: MakeApp, database_outage: Outage) -> None:
@@ -28,6 +36,7 @@ def test_not_ready_when_the_database_is_down(make_app: MakeApp, database_outage:
     assert response.mimetype == "application/problem+json"
     body = response.get_json()
     assert body["detail"] == "Not ready: database down."
-    assert body["checks"]["database"] not in USABLE
+    assert_states_only(body)
+    assert body["checks"]["database"] == FAILING
     assert took < READINESS_TIMEOUT + 1.0
     assert alive == 200  # liveness does not depend on the dependencies

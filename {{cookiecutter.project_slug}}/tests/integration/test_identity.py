@@ -1,6 +1,9 @@
 """Tokens against a virtual identity provider (WireMock): keys fetched over HTTP, a rotation
-picked up, the provider slow, failing or hung while its keys are cached, and the refresh rate
-limit as the provider's request journal shows it."""
+picked up, the provider slow, failing, hung or redirecting while its keys are cached, and the
+refresh rate limit as the provider's request journal shows it, readiness probes included.
+
+And what the real database decides about callers: a caller is its token's subject exactly, as
+stored and compared by whichever server the service runs on, and so is an idempotency key."""
 
 from __future__ import annotations
 
@@ -8,14 +11,15 @@ import time
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.fixtures.identity import ISSUER, IdentityProvider
-from tests.support.api import order_body
+from tests.fixtures.identity import ISSUER, JWKS_PATH, IdentityProvider
+from tests.support.api import Orders, order_body
 from tests.support.apps import MakeApp, assert_degraded
 from tests.support.problems import assert_problem
-from tests.support.readiness import Outage, assert_degraded_during
-from tests.support.tokens import SigningKey, bearer
+from tests.support.readiness import FAILING, USABLE, Outage, assert_degraded_during
+from tests.support.tokens import SigningKey, bearer, jwks
 
 # Readiness is asked once per scenario with the provider out: within its own timeout, plus time.
 BOUND_SECONDS = 1.5
@@ -75,7 +79,7 @@ def test_known_keys_keep_working_while_the_provider_misbehaves(
     assert status == 201
     assert seconds < BOUND_SECONDS
     assert identity_provider.jwks_requests(at_least=1) == 1
-    assert assert_degraded(known_keys_client, "identity")
+    assert assert_degraded(known_keys_client, "identity") == FAILING
 
 
 def test_known_keys_keep_working_while_the_provider_hangs(
@@ -127,3 +131,151 @@ def test_forged_kids_reach_the_provider_once_per_refresh_interval(
 
     assert statuses == {401}
     assert identity_provider.jwks_requests() == 1  # the first fetch; no forged kid refetched
+
+
+# Where a provider that redirects its key document sends the service: served, and never asked.
+REDIRECT_TARGET = "/elsewhere/jwks.json"
+
+
+@pytest.fixture(params=[False, True], ids=["empty", "carrying-keys"])
+def redirecting_provider(
+    request: pytest.FixtureRequest, identity_provider: IdentityProvider
+) -> SigningKey:
+    """The provider answers its JWKS URL with a redirect to another path, where valid keys are
+    served; returns the key that signs for them. The redirect is empty, or carries their key
+    document as its body: only a 200 from the JWKS URL is the provider's document."""
+    elsewhere = SigningKey.new("elsewhere-key")
+    redirect: dict[str, Any] = {
+        "status": 302,
+        "headers": {"Location": identity_provider.url + REDIRECT_TARGET},
+    }
+    if request.param:
+        redirect["jsonBody"] = jwks(elsewhere)
+    identity_provider.reset()
+    identity_provider.answer(redirect)
+    identity_provider.answer({"status": 200, "jsonBody": jwks(elsewhere)}, path=REDIRECT_TARGET)
+    return elsewhere
+
+
+def test_a_redirected_key_document_is_not_followed_before_any_key_is_known(
+    make_app: MakeApp, identity_provider: IdentityProvider, redirecting_provider: SigningKey
+) -> None:
+    client = make_app().test_client()
+
+    response = client.post(
+        "/orders", json=order_body(), headers=bearer(redirecting_provider.token(ISSUER))
+    )
+    readiness = client.get("/readyz")
+
+    assert_problem(response, 503)
+    assert readiness.status_code == 503
+    assert readiness.get_json()["checks"]["identity"] == FAILING
+    assert identity_provider.requests_for(JWKS_PATH) >= 1
+    assert identity_provider.requests_for(REDIRECT_TARGET) == 0
+
+
+def test_a_redirected_key_document_is_not_followed_once_keys_are_known(
+    known_keys_client: FlaskClient,
+    identity_provider: IdentityProvider,
+    identity_key: SigningKey,
+    redirecting_provider: SigningKey,
+) -> None:
+    status = create(known_keys_client, redirecting_provider)[0]
+
+    assert status == 401
+    assert create(known_keys_client, identity_key)[0] == 201  # the known keys are kept
+    assert identity_provider.requests_for(JWKS_PATH) >= 1
+    assert identity_provider.requests_for(REDIRECT_TARGET) == 0
+
+
+PROBES = 20
+
+
+def test_readiness_probes_fetch_the_keys_once_per_refresh_interval(
+    make_app: MakeApp, identity_provider: IdentityProvider, identity_key: SigningKey
+) -> None:
+    client = make_app().test_client()  # keys refreshed at most every 30 s
+
+    answers = [client.get("/readyz") for _ in range(PROBES)]
+
+    assert {answer.status_code for answer in answers} == {200}
+    assert {answer.get_json()["checks"]["identity"] for answer in answers} <= USABLE
+    assert create(client, identity_key)[0] == 201
+    assert identity_provider.jwks_requests() == 1
+
+
+def test_readiness_probes_over_several_refresh_intervals_fetch_once_per_interval_at_most(
+    make_app: MakeApp, identity_provider: IdentityProvider
+) -> None:
+    interval = 0.25
+    client = make_app(AUTH_JWKS_REFRESH_SECONDS=interval).test_client()
+
+    began = time.monotonic()
+    statuses: set[int] = set()
+    for _ in range(PROBES):
+        statuses.add(client.get("/readyz").status_code)
+        time.sleep(interval / 5)
+    took = time.monotonic() - began
+
+    assert statuses == {200}
+    assert 1 <= identity_provider.jwks_requests() <= int(took / interval) + 1
+
+
+# Subjects a collation may take for one: they differ in case, an accent, a trailing space.
+SUBJECTS = {
+    "case": ("alice", "ALICE"),
+    "accent": ("alice", "alicé"),
+    "trailing-space": ("alice", "alice "),
+}
+
+
+def caller(app: Flask, key: SigningKey, subject: str) -> Orders:
+    """The orders API as the caller ``subject`` calls it, with a token of its own."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key.token(ISSUER, subject)}"
+    return Orders(client)
+
+
+def listed(orders: Orders) -> list[int]:
+    response = orders.page()
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return [order["id"] for order in response.get_json()["items"]]
+
+
+@pytest.mark.parametrize(("one", "other"), SUBJECTS.values(), ids=list(SUBJECTS))
+def test_subjects_that_a_collation_could_take_for_one_are_different_callers(
+    app: Flask, identity_key: SigningKey, one: str, other: str
+) -> None:
+    first, second = caller(app, identity_key, one), caller(app, identity_key, other)
+    mine, theirs = first.created_id(), second.created_id()
+
+    assert second.get(mine).status_code == 404
+    assert first.get(theirs).status_code == 404
+    assert second.cancel(mine).status_code == 404
+    assert (listed(first), listed(second)) == ([mine], [theirs])
+    assert first.get(mine).get_json()["status"] == "created"
+
+
+def test_idempotency_keys_that_differ_only_in_case_are_different_keys(orders: Orders) -> None:
+    first, second = orders.create(key="Order-7"), orders.create(key="order-7")
+    replayed = orders.create(key="order-7")
+
+    assert (first.status_code, second.status_code) == (201, 201), second.get_data(as_text=True)
+    assert first.get_json()["id"] != second.get_json()["id"]
+    assert replayed.status_code == 200
+    assert replayed.get_json()["id"] == second.get_json()["id"]
+    assert len(listed(orders)) == 2
+
+
+def test_another_callers_equal_idempotency_key_makes_that_callers_own_order(
+    app: Flask, identity_key: SigningKey
+) -> None:
+    alice, bob = caller(app, identity_key, "alice"), caller(app, identity_key, "bob")
+
+    hers, his = alice.create(key="order-1"), bob.create(key="order-1")
+
+    assert (hers.status_code, his.status_code) == (201, 201), his.get_data(as_text=True)
+    assert hers.get_json()["id"] != his.get_json()["id"]
+    assert bob.create(key="order-1").get_json()["id"] == his.get_json()["id"]
+    assert alice.create(key="order-1").get_json()["id"] == hers.get_json()["id"]
+    assert (listed(alice), listed(bob)) == ([hers.get_json()["id"]], [his.get_json()["id"]])

@@ -9,22 +9,37 @@ the circuit opens (503 at once, nothing reaches the upstream) and closes again a
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from tests.fixtures.wiremock import PRICING_SETTINGS, Stubs
 from tests.support.api import Orders
 from tests.support.apps import MakeApp
-from tests.support.readiness import Outage, assert_degraded_during
+from tests.support.readiness import (
+    CHECK_BOUND,
+    FAILING,
+    READINESS_TIMEOUT,
+    Outage,
+    assert_degraded_during,
+    assert_states_only,
+)
 
 ATTEMPTS = PRICING_SETTINGS["PRICING_RETRIES"] + 1
 READ_TIMEOUT = PRICING_SETTINGS["PRICING_READ_TIMEOUT_SECONDS"]
 BACKOFF = PRICING_SETTINGS["PRICING_BACKOFF_SECONDS"]
 FAIL_MAX = PRICING_SETTINGS["PRICING_BREAKER_FAIL_MAX"]
 RESET_SECONDS = PRICING_SETTINGS["PRICING_BREAKER_RESET_SECONDS"]
+# A health endpoint slower than readiness waits: it answers well after the probe has.
+HEALTH_DELAY_SECONDS = 2.0
+# What a probe may take beyond readiness's deadline on a loaded machine.
+PROBE_MARGIN = 0.5
+PROBES = 10
 
 
 def price_stub(sku: str, response: dict[str, Any]) -> dict[str, Any]:
@@ -128,3 +143,72 @@ def test_still_ready_and_reporting_the_pricing_degraded_while_it_is_down(
     make_app: MakeApp, pricing_outage: Outage
 ) -> None:
     assert_degraded_during(pricing_outage, make_app, "pricing")
+
+
+def slow_health(stubs: Stubs) -> None:
+    stubs.add(
+        {
+            "request": {"method": "GET", "url": "/health"},
+            "response": {
+                "status": 200,
+                "jsonBody": {"status": "ok"},
+                "fixedDelayMilliseconds": int(HEALTH_DELAY_SECONDS * 1000),
+            },
+        }
+    )
+
+
+def health_requests_sent(stubs: Stubs, since: float) -> int:
+    """How many /health requests the upstream received, counted once every retry of a check
+    begun at ``since`` would have been sent (WireMock journals a request as it arrives, even one
+    it delays; a check that went on after the probe answered would still be retrying)."""
+    time.sleep(max(0.0, since + ATTEMPTS * READ_TIMEOUT + 0.25 - time.monotonic()))
+    return len(stubs.requests("/health"))
+
+
+def test_a_slow_upstream_is_reported_failing_within_the_deadline_checked_once(
+    make_app: MakeApp, pricing_stubs: Stubs
+) -> None:
+    slow_health(pricing_stubs)
+    client = make_app().test_client()
+
+    began = time.monotonic()
+    response = client.get("/readyz")
+    took = time.monotonic() - began
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert (body["status"], body["degraded"]) == ("degraded", ["pricing"])
+    assert_states_only(body)
+    assert body["checks"]["pricing"] == FAILING
+    assert body["checks"]["database"] == "ok"
+    assert took < READINESS_TIMEOUT + PROBE_MARGIN
+    # One request: the check is not retried (and no retry goes on after the probe answered).
+    assert health_requests_sent(pricing_stubs, began) == 1
+
+
+def test_probes_arriving_together_share_one_check_of_a_slow_upstream(
+    make_app: MakeApp, pricing_stubs: Stubs
+) -> None:
+    slow_health(pricing_stubs)
+    app = make_app()
+    clients = [app.test_client() for _ in range(PROBES)]
+    together = threading.Barrier(PROBES)
+
+    def probe(client: FlaskClient) -> tuple[int, str, float]:
+        together.wait()
+        began = time.monotonic()
+        response = client.get("/readyz")
+        return response.status_code, response.get_json()["checks"]["pricing"], began
+
+    began = time.monotonic()
+    with ThreadPoolExecutor(PROBES) as pool:
+        answers = list(pool.map(probe, clients))
+    took = time.monotonic() - began
+
+    assert {(status, pricing) for status, pricing, _ in answers} == {(200, FAILING)}
+    assert took < READINESS_TIMEOUT + PROBE_MARGIN
+    # Every probe arrived while the first check was in flight: they shared it.
+    starts = [start for _, _, start in answers]
+    assert max(starts) - min(starts) < CHECK_BOUND
+    assert health_requests_sent(pricing_stubs, began) == 1
