@@ -3,8 +3,12 @@ circuit breaker, each seen by the client as a clear status and never as a 500 or
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -15,7 +19,8 @@ from flask import Flask
 from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 
 from {{ cookiecutter.package_name }}.config import MissingSetting
-from tests.support.api import Orders, order_body
+from {{ cookiecutter.package_name }}.dependencies import pricing
+from tests.support.api import CURRENCY, UNIT_PRICE, Orders, order_body
 from tests.support.apps import (
     MakeApp,
     assert_degraded,
@@ -306,3 +311,24 @@ def test_a_price_sent_by_the_client_is_refused(app: Flask) -> None:
     body = {**order_body(), "unit_price": "1.00"}
 
     assert_invalid_field(app, app.test_client(), body, "unit_price")
+
+
+def test_prices_are_fetched_side_by_side_never_one_at_a_time(
+    app: Flask, upstream: responses.RequestsMock
+) -> None:
+    # Each answer waits until all are asked: calls made one at a time would never all meet.
+    callers = 4
+    together = threading.Barrier(callers, timeout=5)
+
+    def answer(_request: Any) -> tuple[int, dict[str, str], str]:
+        together.wait()
+        return 200, {}, json.dumps({"unit_price": UNIT_PRICE, "currency": CURRENCY})
+
+    upstream.reset()
+    upstream.add_callback(responses.GET, re.compile(rf"{PRICING_URL}/prices/[^/]+"), answer)
+    with app.app_context():
+        client = pricing.client()
+    with ThreadPoolExecutor(max_workers=callers) as requests_in_flight:
+        prices = list(requests_in_flight.map(client.price_of, ["SKU-1"] * callers))
+
+    assert {str(price.unit_price) for price in prices} == {UNIT_PRICE}

@@ -111,7 +111,10 @@ class PricingClient:
 
     def price_of(self, sku: str) -> Price:
         try:
-            return self.breaker.call(self._fetch_price, sku)
+            # Not ``breaker.call``: it holds the breaker's lock through the call, and a process's
+            # requests would wait for each other's upstream calls, one at a time.
+            with self.breaker.calling():
+                return self._fetch_price(sku)
         except pybreaker.CircuitBreakerError:
             raise Problem(
                 503, "Service Unavailable", "The pricing service is failing; try again later."
