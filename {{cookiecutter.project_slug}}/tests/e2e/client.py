@@ -1,5 +1,6 @@
 """The service as a client on this machine sees it: HTTP on its published loopback port, every
-call bounded, and a bounded load of order creations to run while a fault is injected.
+call bounded, a bounded load of order creations to run while a fault is injected, and probes (or
+readers) asking at a steady pace meanwhile.
 
 The standard library is enough here (urllib, threads): the load is a few clients for a few
 seconds, and every answer's status and time is what is measured.
@@ -27,6 +28,8 @@ from tests.support.api import order_body
 # slow rather than cut off.
 CLIENT_TIMEOUT = BOUND_SECONDS + 2.0
 PROBLEM_JSON = "application/problem+json"
+# All /readyz says of a dependency: never why (a host name, an address, an exception's text).
+READINESS_STATES = {"ok", "embedded", "disabled", "failing"}
 
 
 @dataclass(frozen=True)
@@ -100,22 +103,27 @@ class Service:
     def get(self, path: str) -> Answer:
         return call(self.url, "GET", path, headers=self.headers)
 
-    def wait_ready(self, timeout: float = 30.0) -> Answer:
-        """Once every replica is ready: the last readiness answer (the first that was not 200,
-        if one stayed so for ``timeout``)."""
+    def wait_ready(self, timeout: float = 30.0, *, degraded: bool = True) -> Answer:
+        """Once every replica is ready (``degraded``: or ready without a dependency it can do
+        without): the last readiness answer (the first that was not, if one stayed so for
+        ``timeout``)."""
         deadline = time.monotonic() + timeout
         for url in self.urls:
-            while (answer := call(url, "GET", "/readyz")).status != 200:
+            while not ready(answer := call(url, "GET", "/readyz"), degraded):
                 if time.monotonic() > deadline:
                     return answer
                 time.sleep(0.1)
         return answer
 
 
+def ready(answer: Answer, degraded: bool) -> bool:
+    return answer.status == 200 and (degraded or answer.body["status"] == "ready")
+
+
 @dataclass
 class Load:
     """What a bounded load sent and got: per Idempotency-Key, every answer (a client retries a
-    key that was not answered, as a client should)."""
+    key that was not answered, as a client should); or, for probes and readers, per client."""
 
     name: str
     answers: dict[str, list[Answer]] = field(default_factory=dict)
@@ -132,12 +140,16 @@ class Load:
 
     def accepted(self) -> dict[str, int]:
         """The order id each key was acknowledged with (201, or 200 for a repeated key)."""
-        return {
-            key: answer.body["id"]
-            for key, answers in self.answers.items()
-            for answer in answers
-            if answer.status in (200, 201)
-        }
+        return {key: min(ids) for key, ids in self.acknowledged().items()}
+
+    def acknowledged(self) -> dict[str, set[int]]:
+        """Every order id each key was acknowledged with: one, unless a retry made a second."""
+        found: dict[str, set[int]] = {}
+        for key, answers in self.answers.items():
+            for answer in answers:
+                if answer.status in (200, 201):
+                    found.setdefault(key, set()).add(answer.body["id"])
+        return found
 
     def statuses(self) -> dict[int, int]:
         counts: dict[int, int] = {}
@@ -220,6 +232,57 @@ def load(service: Service, name: str, clients: int = 4, pause: float = 0.02) -> 
         for thread in threads:
             thread.join(timeout=CLIENT_TIMEOUT + 1)
         LOADS.append(record)
+
+
+@contextmanager
+def polling(
+    service: Service, paths: list[str], name: str, clients: int = 1, interval: float = 0.1
+) -> Iterator[Load]:
+    """GETs from ``clients`` threads, each on its own replica (taken round the replicas), each
+    asking for ``paths`` in turn, one every ``interval`` seconds (at once when it fell behind),
+    for as long as the block runs: what an orchestrator's probes, or readers, see meanwhile."""
+    record = Load(name)
+    stop = threading.Event()
+
+    def client(index: int) -> None:
+        replica, began = service.replica(index), time.monotonic()
+        for sent, path in enumerate(itertools.cycle(paths)):
+            record.record(f"client {index}", replica.get(path))
+            if stop.wait(max(0.0, began + (sent + 1) * interval - time.monotonic())):
+                return
+
+    threads = [
+        threading.Thread(target=client, args=(index,), daemon=True) for index in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        yield record
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=CLIENT_TIMEOUT + 1)
+        LOADS.append(record)
+
+
+def assert_readiness(answer: Answer, status: str, *failing: str) -> None:
+    """/readyz answered 200 with ``status`` (``ready``, ``degraded``), ``failing`` the dependencies
+    it names as degraded and the only ones reported failing, and nothing but each dependency's
+    state."""
+    assert answer.status == 200, answer
+    expected = {"status": status, "checks": answer.body["checks"]}
+    if failing:
+        expected["degraded"] = list(failing)
+    assert answer.body == expected, answer
+    assert_only_states(answer)
+    assert sorted(n for n, s in answer.body["checks"].items() if s == "failing") == sorted(failing)
+
+
+def assert_only_states(answer: Answer) -> None:
+    """The readiness body names each dependency and its state, and says nothing more of it."""
+    checks = answer.body["checks"]
+    assert checks, answer
+    assert set(checks.values()) <= READINESS_STATES, answer
 
 
 def eventually(check: Callable[[], bool], timeout: float, interval: float = 0.1) -> float:

@@ -14,7 +14,8 @@ and every credential compose.yaml requires is made anew for the run.
 Faults are injected from outside, through the engine's API (docker-py, as testcontainers uses
 it): pause (a frozen process: connections are accepted, nothing answers), stop and start, kill,
 disconnecting a container from the stack's network, and starving one of CPU (so that a scenario
-can catch it in the middle of its work). A service's faults apply to its first replica.
+can catch it in the middle of its work). A service's faults apply to its first replica. A one-off
+container of a service (``docker compose run``) runs a command as a user of the stack would.
 """
 
 from __future__ import annotations
@@ -48,11 +49,13 @@ STARVED_CPUS = 0.01
 CPU_PERIOD_MICROSECONDS = 100_000
 # Every request answers within this, whatever a dependency does: the service's promise.
 BOUND_SECONDS = 5.0
+# /readyz answers within this (FLASK_READINESS_TIMEOUT_SECONDS), whatever a dependency does.
+READINESS_SECONDS = 1.0
 # The part of the override every stack gets; each dependency's module adds its own.
 SHARED_OVERRIDE: dict[str, Any] = {
     "services": {
         APP: {
-            "environment": {"FLASK_READINESS_TIMEOUT_SECONDS": "1"},
+            "environment": {"FLASK_READINESS_TIMEOUT_SECONDS": str(READINESS_SECONDS)},
             "healthcheck": {"interval": "1s"},
             "deploy": {"replicas": APP_REPLICAS},
         }
@@ -65,6 +68,20 @@ REQUIRED_VARIABLE = re.compile(r"\$\{([A-Z][A-Z0-9_]*):\?")
 Override = dict[str, Any]
 # A SQL query run inside the stack's database service: its rows, each a list of column texts.
 Query = Callable[[str], list[list[str]]]
+
+
+@dataclass(frozen=True)
+class Ran:
+    """A one-off container's run: its exit code, what it printed and how long it took."""
+
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
 
 
 def merged(*parts: Override) -> Override:
@@ -218,6 +235,31 @@ class Stack:
              "--force-recreate", service],
             cwd=PROJECT, capture_output=True, timeout=120, check=True,
         )  # fmt: skip
+
+    def run_once(
+        self,
+        service: str,
+        *command: str,
+        environment: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> Ran:
+        """A one-off container of the service (``docker compose run --rm``, as a user of the stack
+        runs one), its dependencies left as they are; ``command`` replaces the service's own unless
+        empty. Removed, and a ``TimeoutError``, if it outlasts ``timeout``."""
+        name = f"{self.project}-{service}-once-{uuid.uuid4().hex[:8]}"
+        settings = [f"--env={key}={value}" for key, value in (environment or {}).items()]
+        argv = [*self.compose.docker_compose_command(), "run", "--rm", "--no-deps", "-T",
+                "--name", name, *settings, service, *command]  # fmt: skip
+        began = time.monotonic()
+        try:
+            done = subprocess.run(
+                argv, cwd=PROJECT, capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired:
+            # The CLI is gone, not its container: that would run on.
+            subprocess.run(["docker", "rm", "--force", name], capture_output=True, timeout=30)
+            raise TimeoutError(f"{service} still running after {timeout:g} s: {command}") from None
+        return Ran(done.returncode, done.stdout, done.stderr, time.monotonic() - began)
 
     def wait_healthy(self, service: str, timeout: float = 60) -> None:
         """Returns once every replica of the service runs and passes its health check."""

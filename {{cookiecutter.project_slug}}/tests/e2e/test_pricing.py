@@ -1,30 +1,55 @@
 """The virtual pricing upstream of the stack made slow, then failing: each create answers within
 the bound with a problem (504 too slow, 502 failing), the circuit opens (503 at once) after a few
 failures and closes again after its reset time, and the service recovers without a restart. While
-it is slow, the requests that do not need it are not kept waiting behind those that do."""
+it is slow, the requests that do not need it are not kept waiting behind those that do, however
+many wait on it; while it hangs, every readiness probe is answered within the readiness deadline,
+blaming it alone."""
 
 from __future__ import annotations
 
+import contextlib
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
-from tests.e2e.client import Service
-from tests.e2e.services.wiremock import FAIL_MAX, READ_TIMEOUT, RESET_SECONDS, Pricing
-from tests.e2e.stack import BOUND_SECONDS
+import pytest
+
+from tests.e2e.client import Service, assert_readiness, load, polling
+from tests.e2e.services.wiremock import (
+    FAIL_MAX,
+    READ_TIMEOUT,
+    RESET_SECONDS,
+    SERVICE,
+    Pricing,
+)
+from tests.e2e.stack import APP_REPLICAS, BOUND_SECONDS, READINESS_SECONDS, Stack
 
 OPEN_IN_A_ROW = 4
-# Creates at once, fewer than the image's processes x threads (2 x 8), each priced slowly but
-# within the read timeout (so no circuit opens): one request at a time per process would queue a
-# read behind them for about AT_ONCE / processes x SLOW seconds, 1.8 s with two processes.
-AT_ONCE = 12
-SLOW = READ_TIMEOUT * 0.6
-NOT_KEPT_WAITING_SECONDS = 1.0
 FAULTS: list[dict[str, Any]] = [
     {"fault": "CONNECTION_RESET_BY_PEER"},
     {"fault": "EMPTY_RESPONSE"},
     {"status": 500, "body": "failing"},
 ]
+# Creates priced slowly but within the read timeout (so no circuit opens), from more clients per
+# replica than a process of the image has threads (gunicorn: 2 processes of 8 threads): both
+# processes, and their threads, must take them. A read may wait for one create to free a thread
+# (a process takes connections beyond its threads), never for several: one request at a time per
+# replica would keep it waiting behind the others, about (SLOW_PER_REPLICA - 1) x SLOW, 2.7 s.
+SLOW = READ_TIMEOUT * 0.6
+SLOW_PER_REPLICA = 10
+SLOWED_FOR_SECONDS = 2.0
+READ_BOUND_SECONDS = 2 * SLOW
+# A hung upstream takes connections, and answers long after the read timeout, or never.
+HUNG_SECONDS = READ_TIMEOUT * 10
+HUNG_FOR_SECONDS = 2.0
+PROBERS = 4
+PROBE_INTERVAL = 0.5
+# Every probe is answered by the readiness deadline; the margin is for a loaded machine.
+PROBE_BOUND_SECONDS = READINESS_SECONDS + 0.5
+# The upstream's name in /readyz.
+CHECK = "pricing"
+RECOVERED_WITHIN_SECONDS = HUNG_SECONDS + 5.0
 
 
 def test_a_slow_then_failing_upstream_opens_the_circuit_which_closes_again(
@@ -60,7 +85,7 @@ def test_a_slow_then_failing_upstream_opens_the_circuit_which_closes_again(
     assert recovered.status == 201, recovered
 
 
-def test_a_slow_upstream_keeps_waiting_only_the_requests_that_need_it(
+def test_reads_stay_prompt_while_more_orders_wait_on_the_upstream_than_a_process_has_threads(
     service: Service, pricing: Pricing
 ) -> None:
     pricing.answer_every_price(
@@ -72,12 +97,63 @@ def test_a_slow_upstream_keeps_waiting_only_the_requests_that_need_it(
         }
     )
 
-    with ThreadPoolExecutor(AT_ONCE) as pool:
-        creates = [pool.submit(service.create) for _ in range(AT_ONCE)]
-        time.sleep(SLOW / 2)  # every create is now waiting on the upstream
-        reads = [service.get("/orders") for _ in range(3)]
-        created = [create.result() for create in creates]
+    clients = SLOW_PER_REPLICA * APP_REPLICAS
+    with load(service, "creates, pricing slow", clients=clients, pause=0) as creates:
+        time.sleep(SLOW)  # every client is now waiting on the upstream
+        paths = ["/orders", "/healthz"]
+        with polling(service, paths, "reads beside slow creates", clients=APP_REPLICAS) as reads:
+            time.sleep(SLOWED_FOR_SECONDS)
 
-    assert {answer.status for answer in created} == {201}, created
-    assert {answer.status for answer in reads} == {200}, reads
-    assert max(answer.seconds for answer in reads) < NOT_KEPT_WAITING_SECONDS, reads
+    print(f"\n{creates.summary()}\n{reads.summary()}")
+    assert set(reads.statuses()) == {200}, reads.summary()
+    assert reads.slowest() < READ_BOUND_SECONDS, (reads.summary(), reads.slowest_answers())
+    assert set(creates.statuses()) == {201}, creates.summary()
+    assert min(answer.seconds for answer in creates.all()) >= SLOW, creates.summary()
+    # Side by side: one create at a time per replica would have made about a tenth of these.
+    least = clients * SLOWED_FOR_SECONDS / SLOW / 2
+    served = len(creates.all())
+    assert served >= least, f"creates not served side by side: {creates.summary()}"
+
+
+@contextlib.contextmanager
+def hung(stack: Stack, pricing: Pricing, kind: str) -> Iterator[None]:
+    """The upstream hung for the block: its answers delayed far beyond the read timeout, or its
+    container frozen (connections accepted, nothing answered)."""
+    if kind == "paused":
+        with stack.paused(SERVICE):
+            yield
+        return
+    pricing.hang(HUNG_SECONDS)
+    try:
+        yield
+    finally:
+        pricing.reset()
+
+
+@pytest.mark.parametrize("kind", ["delayed", "paused"])
+def test_every_readiness_probe_is_answered_in_time_blaming_only_a_hung_upstream(
+    kind: str, stack: Stack, service: Service, pricing: Pricing
+) -> None:
+    # From a stack whose every dependency answers: whatever is degraded next is the upstream's.
+    assert_readiness(service.wait_ready(degraded=False), "ready")
+    name = f"readiness, pricing {kind}"
+    with (
+        hung(stack, pricing, kind),
+        polling(service, ["/readyz"], name, clients=PROBERS, interval=PROBE_INTERVAL) as probes,
+    ):
+        time.sleep(HUNG_FOR_SECONDS)
+
+    answers = probes.all()
+    states = Counter(a.body["status"] if a.status == 200 else str(a.status) for a in answers)
+    answered = sum(answer.status != 0 for answer in answers)
+    print(
+        f"\n{name} for {HUNG_FOR_SECONDS:g} s, {PROBERS} probers every {PROBE_INTERVAL:g} s:"
+        f" {len(answers)} probes sent, {answered} answered, {dict(states)}; {probes.summary()}"
+    )
+    assert len(answers) >= PROBERS * HUNG_FOR_SECONDS / PROBE_INTERVAL, probes.summary()
+    for answer in answers:
+        assert_readiness(answer, "degraded", CHECK)
+    assert probes.slowest() < PROBE_BOUND_SECONDS, (probes.summary(), probes.slowest_answers())
+    # Back: every replica reports it answering again.
+    recovered = service.wait_ready(RECOVERED_WITHIN_SECONDS, degraded=False)
+    assert_readiness(recovered, "ready")

@@ -1,6 +1,7 @@
 """The service itself, through every dependency of the stack: an order created, stored and read
 back; ids beyond any column's range answered, not failed; the service restarted, or killed, while
-taking orders, losing none it acknowledged."""
+taking orders, losing none it acknowledged; and the service's own image, run by the stack without
+its database setting, refusing to start rather than serve."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ import time
 from tests.e2e.client import Service, load
 from tests.e2e.outages import assert_each_accepted_order_stored_once
 from tests.e2e.stack import APP, BOUND_SECONDS, Query, Stack
+
+# Its container starts and its server's processes import the service: seconds, not a health
+# check's patience.
+REFUSED_WITHIN_SECONDS = 15.0
 
 
 def test_an_order_is_created_stored_and_read_back(service: Service, database_query: Query) -> None:
@@ -21,9 +26,7 @@ def test_an_order_is_created_stored_and_read_back(service: Service, database_que
     again = service.get(f"/orders/{order['id']}")  # through the cache, where there is one
     assert (read.status, read.body) == (200, order)
     assert (again.status, again.body) == (200, order)
-    stored = database_query(
-        "SELECT id, sku, quantity FROM orders WHERE idempotency_key = 'e2e-happy-path'"
-    )
+    stored = database_query(f"SELECT id, sku, quantity FROM orders WHERE id = {int(order['id'])}")  # noqa: S608
     assert stored == [[str(order["id"]), order["sku"], str(order["quantity"])]]
 
 
@@ -54,3 +57,12 @@ def test_a_killed_service_loses_no_order_it_acknowledged(
 
     assert not [a for a in done.all() if a.status >= 500], done.summary()
     assert_each_accepted_order_stored_once(done, database_query)
+
+
+def test_the_service_without_its_database_setting_refuses_to_start(stack: Stack) -> None:
+    # The stack's own service, as compose runs it, but its database setting left empty.
+    ran = stack.run_once(APP, environment={"FLASK_DATABASE_URL": ""}, timeout=30)
+
+    assert ran.code != 0, f"the service ran on without FLASK_DATABASE_URL: {ran.output}"
+    assert "FLASK_DATABASE_URL" in ran.output, ran.output
+    assert ran.seconds < REFUSED_WITHIN_SECONDS, ran

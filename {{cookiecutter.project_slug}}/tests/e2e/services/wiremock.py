@@ -1,6 +1,6 @@
 """The virtual pricing upstream (WireMock) in the stack: its admin API published for the tests,
-through which a scenario makes it slow or failing; the service's client gets short timeouts and
-a circuit that closes again quickly."""
+through which a scenario makes it slow, hung or failing; the service's client gets short timeouts
+and a circuit that closes again quickly."""
 
 from __future__ import annotations
 
@@ -25,7 +25,13 @@ FAIL_MAX = 3
 def wiremock_override() -> dict[str, Any]:
     return {
         "services": {
-            SERVICE: {"ports": [f"{docker.publish_address()}:{loopback_port()}:{PORT}"]},
+            SERVICE: {
+                "ports": [f"{docker.publish_address()}:{loopback_port()}:{PORT}"],
+                # A delayed answer holds none of WireMock's request threads while it waits: a
+                # scenario's slow or hung answers (tens at once) neither queue each other nor
+                # outlast the scenario in the threads the next one needs.
+                "command": ["--async-response-enabled", "true", "--container-threads", "100"],
+            },
             APP: {
                 "environment": {
                     "FLASK_PRICING_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
@@ -55,12 +61,19 @@ class Pricing:
             pass
 
     def answer_every_price(self, response: dict[str, Any]) -> None:
-        stub = {
-            "priority": 1,
-            "request": {"method": "GET", "urlPathPattern": "/prices/.*"},
-            "response": response,
-        }
-        self._post("/__admin/mappings", stub)
+        self._answer({"method": "GET", "urlPathPattern": "/prices/.*"}, response)
+
+    def answer_health(self, response: dict[str, Any]) -> None:
+        self._answer({"method": "GET", "url": "/health"}, response)
+
+    def hang(self, seconds: float) -> None:
+        """Every price and its health check answered only after ``seconds``: a hung upstream."""
+        delayed = {"status": 200, "fixedDelayMilliseconds": int(seconds * 1000)}
+        self.answer_every_price(delayed)
+        self.answer_health(delayed)
+
+    def _answer(self, request: dict[str, Any], response: dict[str, Any]) -> None:
+        self._post("/__admin/mappings", {"priority": 1, "request": request, "response": response})
 
     def reset(self) -> None:
         self._post("/__admin/mappings/reset")
