@@ -25,6 +25,7 @@ from tests.support.readiness import (
     CHECK_BOUND,
     FAILING,
     READINESS_TIMEOUT,
+    USABLE,
     Outage,
     assert_degraded_during,
     assert_states_only,
@@ -181,7 +182,8 @@ def test_a_slow_upstream_is_reported_failing_within_the_deadline_checked_once(
     assert (body["status"], body["degraded"]) == ("degraded", ["pricing"])
     assert_states_only(body)
     assert body["checks"]["pricing"] == FAILING
-    assert body["checks"]["database"] == "ok"
+    # Never blamed on the database (an SQLite file is embedded, a server ok).
+    assert body["checks"]["database"] in USABLE
     assert took < READINESS_TIMEOUT + PROBE_MARGIN
     # One request: the check is not retried (and no retry goes on after the probe answered).
     assert health_requests_sent(pricing_stubs, began) == 1

@@ -34,6 +34,7 @@ import contextlib
 import json
 import logging
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -388,7 +389,8 @@ def _embedded_jwks(app: Flask) -> dict[str, Any]:
 
 def _embedded_private_key(app: Flask) -> rsa.RSAPrivateKey:
     """The development signing key, made on first use and kept in the instance folder. Made
-    aside and linked into place, so that processes starting together end up with one key."""
+    aside (a file of its own, readable by its owner only) and linked into place, so that
+    processes or threads starting together end up with one key."""
     path = Path(app.instance_path) / EMBEDDED_KEY_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -398,12 +400,12 @@ def _embedded_private_key(app: Flask) -> rsa.RSAPrivateKey:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        aside = path.with_name(f"{path.name}.{os.getpid()}")
-        aside.touch(mode=0o600)
-        aside.write_bytes(pem)
+        descriptor, aside = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.")
+        with os.fdopen(descriptor, "wb") as written:
+            written.write(pem)
         with contextlib.suppress(FileExistsError):
             os.link(aside, path)
-        aside.unlink()
+        os.unlink(aside)
     loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(loaded, rsa.RSAPrivateKey):
         raise RuntimeError(f"{path} holds no RSA private key")
