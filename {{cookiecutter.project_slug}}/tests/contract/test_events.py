@@ -16,7 +16,14 @@ from pact.types import Message
 from {{ cookiecutter.package_name }} import db, wiring
 from {{ cookiecutter.package_name }}.dependencies.events import OutboxMessage, message_of
 from tests.support.api import order_body
-from tests.support.contract import LOOPBACK, SERVICE, contract_app, interactions
+from tests.support.contract import (
+    LOOPBACK,
+    SERVICE,
+    CallbackErrors,
+    contract_app,
+    interactions,
+    verify,
+)
 
 
 def published_after_a_create(
@@ -47,18 +54,18 @@ def test_order_created_is_published_as_the_notifier_expects(
 ) -> None:
     pact = notifier_pact_file
     [interaction] = interactions(pact)
+    description = interaction["description"]
+    errors = CallbackErrors()
 
     def produce() -> Message:
         return published_after_a_create(tmp_path, service_config, caller_headers)
 
     verifier = (
         Verifier(SERVICE, host=LOOPBACK)
-        .message_handler({interaction["description"]: produce})
+        .message_handler({description: errors.producer(description, produce)})
         .add_source(pact)
     )
-    verifier.verify()
-
-    assert verifier.results["result"], verifier.output(strip_ansi=True)
+    verify(verifier, errors)
 
 
 def test_a_message_the_notifier_cannot_use_fails_verification(

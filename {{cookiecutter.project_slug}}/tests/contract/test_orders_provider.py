@@ -2,7 +2,8 @@
 service served on loopback, after the provider state it names was set up.
 
 Each interaction gets a service of its own (a new app on a new SQLite file), so that no interaction
-sees what another left; its state is seeded through the service's models.
+sees what another left; its state is seeded through the service's models. A state that cannot be
+seeded fails the test with its error (``CallbackErrors``), not with the verifier's retries.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from flask import Flask
 from pact import Verifier
 
 from {{ cookiecutter.package_name }} import wiring
-from tests.support.contract import LOOPBACK, SERVICE, contract_app, serving
+from tests.support.contract import (
+    LOOPBACK,
+    REQUEST_TIMEOUT_MS,
+    SERVICE,
+    CallbackErrors,
+    contract_app,
+    serving,
+    verify,
+)
 from tests.support.orders import store_orders
 
 
@@ -70,21 +79,19 @@ def test_the_orders_api_honours_the_storefronts_pact(
     storefront_pact_file: Path, service: ServiceUnderTest, caller_headers: dict[str, str]
 ) -> None:
     pact = storefront_pact_file
+    errors = CallbackErrors()
 
-    def state_handler(state: str, action: str, parameters: dict[str, Any] | None) -> None:
-        if action == "setup":
-            set_up(service, state, parameters or {})
+    def set_up_state(state: str, parameters: dict[str, Any]) -> None:
+        set_up(service, state, parameters)
 
     with serving(service) as url:
         verifier = (
             Verifier(SERVICE, host=LOOPBACK)
             .add_transport(url=url)
-            .state_handler(state_handler, teardown=True)
+            .state_handler(errors.state_handler(set_up_state), teardown=True)
+            .set_request_timeout(REQUEST_TIMEOUT_MS)
             .add_source(pact)
             # The storefront's credentials, as it sends them: the pact leaves them out.
             .add_custom_headers(caller_headers)
         )
-        verifier.verify()
-
-    results = verifier.results
-    assert results["result"], verifier.output(strip_ansi=True)
+        verify(verifier, errors)

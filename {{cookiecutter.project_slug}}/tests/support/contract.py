@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Flask
-from pact import Pact
+from pact import Pact, Verifier
+from pact.types import Message
 from werkzeug.serving import make_server
 
 if TYPE_CHECKING:
@@ -34,6 +35,12 @@ SERVICE = "{{ cookiecutter.project_slug }}"
 LOOPBACK = "127.0.0.1"
 # Lines a test leaves for the end of the run (the conftest prints them): what it measured.
 REPORT = pytest.StashKey[list[str]]()
+
+
+# How long Pact's verifier waits for an answer (milliseconds), from the service or from a state or
+# message handler: one that hangs fails its interaction, instead of holding the run in native code
+# that pytest-timeout cannot interrupt. pact-python's default, set where it is relied on.
+REQUEST_TIMEOUT_MS = 5000
 
 
 def pact_dir_from_environment() -> Path | None:
@@ -103,3 +110,63 @@ def serving(app: WSGIApplication) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()
+
+
+@dataclass
+class CallbackErrors:
+    """What went wrong in the callbacks Pact's verifier makes into the test (provider states,
+    messages), recorded so that the test fails with it first: the verifier only reports that a
+    callback answered an error, and pact-python then only that the verification failed."""
+
+    found: list[str] = field(default_factory=list)
+
+    def state_handler(
+        self, set_up: Callable[[str, dict[str, Any]], None]
+    ) -> Callable[[str, str, dict[str, Any] | None], None]:
+        """A state handler that sets up each state with ``set_up`` and never raises: the verifier
+        retries a failed state change with back-off (minutes per interaction, in native code that
+        pytest-timeout cannot interrupt), and offers no setting to stop it. The interaction then
+        fails against a service without its state, and the test with the recorded error."""
+
+        def handler(state: str, action: str, parameters: dict[str, Any] | None) -> None:
+            if action != "setup":
+                return
+            try:
+                set_up(state, parameters or {})
+            except Exception as error:  # recorded: verify() fails on it
+                self.record(f"provider state {state!r}", error)
+
+        return handler
+
+    def producer(self, description: str, produce: Callable[[], Message]) -> Callable[[], Message]:
+        """``produce``, for the message of that description, its error recorded (the verifier
+        fails a message that could not be made at once, without retrying)."""
+
+        def producing() -> Message:
+            try:
+                return produce()
+            except Exception as error:  # recorded, and re-raised: nothing to send instead
+                self.record(f"message {description!r}", error)
+                raise
+
+        return producing
+
+    def record(self, what: str, error: BaseException) -> None:
+        self.found.append(f"{what}: {type(error).__name__}: {error}")
+
+
+def verify(verifier: Verifier, errors: CallbackErrors) -> None:
+    """Runs Pact's verifier; fails with what its callbacks recorded, else with the interactions
+    that failed, as the verifier reports them."""
+    try:
+        verifier.verify()
+    except RuntimeError as error:
+        # pact-python raises when any interaction fails, naming only the verifier: what failed
+        # is in the errors recorded and in the verifier's output, asserted on below.
+        failure = str(error)
+    else:
+        failure = ""
+    assert not errors.found, "\n".join(
+        ["what Pact's verifier asked of the test failed:", *errors.found]
+    )
+    assert verifier.results["result"], f"{failure}\n{verifier.output(strip_ansi=True)}"
