@@ -24,13 +24,20 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-class MissingSetting(RuntimeError):
+class InvalidSetting(RuntimeError):
+    """A setting the service cannot work with: it does not start, rather than serve with it."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"FLASK_{name} {problem}.")
+        self.name = name
+
+
+class MissingSetting(InvalidSetting):
     """A setting the production configuration needs is unset or empty: the service does not
     start, rather than start on a stand-in (``wsgi.py``)."""
 
     def __init__(self, name: str, consequence: str) -> None:
-        super().__init__(f"FLASK_{name} is not set: {consequence}.")
-        self.name = name
+        super().__init__(name, f"is not set: {consequence}")
 
 
 def given(app: Flask, name: str) -> bool:
@@ -39,11 +46,25 @@ def given(app: Flask, name: str) -> bool:
     return value is not None and str(value).strip() != ""
 
 
-def required(app: Flask, name: str, consequence: str) -> Any:
-    """The setting's value; without one, ``MissingSetting`` saying what it would cost."""
+def required(app: Flask, name: str, consequence: str) -> str:
+    """The setting's text; without one, ``MissingSetting`` saying what it would cost."""
     if not given(app, name):
         raise MissingSetting(name, consequence)
-    return app.config[name]
+    value = app.config[name]
+    if not isinstance(value, str):
+        # JSON that is not a string (``0``, ``[]``, ``true``) is a mistake, not a URL or a name.
+        raise InvalidSetting(name, f"must be text, not {value!r}")
+    return value
+
+
+def seconds(app: Flask, name: str) -> float:
+    """The setting as a duration: a finite number of seconds above zero."""
+    value = app.config[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidSetting(name, f"must be a number of seconds, not {value!r}")
+    if not 0 < value < float("inf"):
+        raise InvalidSetting(name, f"must be above zero and finite, not {value!r}")
+    return float(value)
 
 
 def load(
@@ -56,9 +77,12 @@ def load(
     app.config.from_prefixed_env()
     if overrides:
         app.config.from_mapping(overrides)
-    if not given(app, "DATABASE_URL"):
-        if not app.config["EMBEDDED_DEFAULTS"]:
-            raise MissingSetting("DATABASE_URL", "the service has no database to keep orders in")
+    if not isinstance(app.config["EMBEDDED_DEFAULTS"], bool):
+        # Only JSON's true and false: "False" or "off" would be a string, and true.
+        raise InvalidSetting("EMBEDDED_DEFAULTS", "must be true or false")
+    if given(app, "DATABASE_URL") or not app.config["EMBEDDED_DEFAULTS"]:
+        required(app, "DATABASE_URL", "the service has no database to keep orders in")
+    else:
         os.makedirs(app.instance_path, exist_ok=True)
         path = os.path.join(app.instance_path, "{{ cookiecutter.package_name }}.sqlite3")
         app.config["DATABASE_URL"] = f"sqlite:///{path}"

@@ -24,7 +24,7 @@ from concurrent.futures import Future, wait
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
 
-from . import wiring
+from . import config, wiring
 from .problems import problem_response
 
 EXTENSION = "{{ cookiecutter.package_name }}.health"
@@ -68,6 +68,7 @@ class Probe:
 
 
 def init_app(app: Flask) -> None:
+    config.seconds(app, "READINESS_TIMEOUT_SECONDS")
     app.extensions[EXTENSION] = {}
     app.register_blueprint(bp)
 

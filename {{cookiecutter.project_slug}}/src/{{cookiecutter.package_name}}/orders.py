@@ -236,7 +236,10 @@ def _location(order: Order) -> str:
 def _json_object() -> Any:
     if request.mimetype != "application/json":
         raise Problem(415, "Unsupported Media Type", "Send the body as application/json.")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes: not an order either
+        body = None
     if not isinstance(body, dict):
         raise Problem(400, "Bad Request", "The body is not a JSON object.")
     return body

@@ -56,6 +56,7 @@ REJECTED_BY_AN_OPERATION: list[Case] = [
     ("JSON array", "POST", "/orders", {"json": [order_body()]}, 400),
     ("JSON string", "POST", "/orders", {"json": "SKU-1"}, 400),
     ("JSON null", "POST", "/orders", sent("null"), 400),
+    ("JSON nested too deep", "POST", "/orders", sent("[" * 30000 + "]" * 30000), 400),
     ("not UTF-8", "POST", "/orders", sent(b"\xff\xfe{"), 400),
     ("empty body", "POST", "/orders", sent(""), 400),
     ("empty idempotency key", "POST", "/orders", keyed(""), 400),

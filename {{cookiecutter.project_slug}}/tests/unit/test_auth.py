@@ -8,7 +8,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,6 +25,7 @@ from flask.testing import FlaskClient
 from {{ cookiecutter.package_name }} import create_app
 from {{ cookiecutter.package_name }}.config import MissingSetting
 from {{ cookiecutter.package_name }}.dependencies.auth import (
+    MAX_JWKS_BYTES,
     READ,
     REALM,
     REQUIRED_SCOPES,
@@ -106,6 +109,9 @@ def test_a_request_without_a_bearer_token_is_refused(
         ("no subject", {"sub": None}),
         ("no expiry", {"exp": None}),
         ("a subject too long to keep", {"sub": "x" * 256}),
+        ("a subject with a NUL", {"sub": "ali\u0000ce"}),
+        ("a subject with a lone surrogate", {"sub": "ali\ud800ce"}),
+        ("a subject with a tab", {"sub": "alice\t"}),
     ],
 )
 def test_a_token_with_claims_the_service_does_not_accept_is_refused(
@@ -346,6 +352,22 @@ def test_before_any_key_was_fetched_a_provider_outage_is_a_503_not_a_500(
     assert "identity" in readiness.get_json()["detail"]
 
 
+class Dribbling(io.RawIOBase):
+    """A body that comes a byte at a time, each after a pause: a provider that never stops."""
+
+    def readinto(self, buffer: Any) -> int:
+        time.sleep(0.05)
+        buffer[0:1] = b" "
+        return 1
+
+
+def answer(status: int, body: bytes | io.RawIOBase) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response.raw = io.BytesIO(body) if isinstance(body, bytes) else body
+    return response
+
+
 class Answering(requests.Session):
     """A session that answers every request with one response, and records what it was asked."""
 
@@ -363,10 +385,8 @@ class Answering(requests.Session):
 def test_the_keys_come_from_the_jwks_url_itself_never_through_a_redirect(
     signing_key: SigningKey, body: bytes | None
 ) -> None:
-    redirect = requests.Response()
-    redirect.status_code = 302
+    redirect = answer(302, json.dumps(jwks(signing_key)).encode() if body is None else body)
     redirect.headers["Location"] = "http://elsewhere.test/jwks.json"
-    redirect._content = json.dumps(jwks(signing_key)).encode() if body is None else body
     http = Answering(redirect)
 
     with pytest.raises(requests.HTTPError, match="answered 302"):
@@ -374,6 +394,51 @@ def test_the_keys_come_from_the_jwks_url_itself_never_through_a_redirect(
 
     # Asked once, where the settings say, and told not to follow: elsewhere is never asked.
     assert [(url, kwargs["allow_redirects"]) for url, kwargs in http.asked] == [(JWKS_URL, False)]
+
+
+def test_a_key_document_that_never_ends_is_given_up_within_its_timeout() -> None:
+    began = time.monotonic()
+
+    with pytest.raises(requests.Timeout, match=r"took longer than 0\.3 s"):
+        fetch_jwks(Answering(answer(200, Dribbling())), JWKS_URL, timeout=0.3)
+
+    assert time.monotonic() - began < 3
+
+
+def test_a_key_document_larger_than_any_key_set_is_refused() -> None:
+    huge = answer(200, b"[" + b" " * MAX_JWKS_BYTES + b"]")
+
+    with pytest.raises(ValueError, match="larger than"):
+        fetch_jwks(Answering(huge), JWKS_URL, timeout=5)
+
+
+def test_a_caller_with_a_known_key_never_waits_for_a_refresh(signing_key: SigningKey) -> None:
+    now = [0.0]
+    fetched_once, refreshing, release = threading.Event(), threading.Event(), threading.Event()
+
+    def fetch() -> dict[str, Any]:
+        if fetched_once.is_set():  # the provider hangs on every refresh after the first
+            refreshing.set()
+            release.wait(10)
+        fetched_once.set()
+        return jwks(signing_key)
+
+    keys = KeySet(fetch, lifespan_seconds=300, refresh_seconds=30, clock=lambda: now[0])
+    keys.warm()
+    now[0] = 400.0  # expired: the next caller refreshes
+    with ThreadPoolExecutor(max_workers=1) as other_caller:
+        refresh = other_caller.submit(keys.key, signing_key.kid)
+        try:
+            assert refreshing.wait(5)
+            began = time.monotonic()
+            found = keys.key(signing_key.kid)  # arrives while that refresh hangs
+            waited = time.monotonic() - began
+            assert not refresh.done()
+        finally:
+            release.set()
+
+    assert found.key_id == signing_key.kid
+    assert waited < 1
 
 
 def test_readiness_probes_fetch_keys_no_more_often_than_requests_may(

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }}.config import MissingSetting
-from tests.support.apps import each_unset_value
+from {{ cookiecutter.package_name }}.config import InvalidSetting, MissingSetting
+from tests.support.apps import MakeApp, each_unset_value
 
 WSGI = "{{ cookiecutter.package_name }}.wsgi"
 
@@ -60,3 +60,18 @@ def test_every_other_setting_given_a_missing_database_still_stops_the_start(
 
     # No SQLite file was made to take orders in its place.
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("value", ["False", "off", "no", "0", 0, None])
+def test_embedded_defaults_are_true_or_false_or_the_start_stops(
+    make_app: MakeApp, value: object
+) -> None:
+    # "False" is a string, and true: it would bring the stand-ins back in production.
+    with pytest.raises(InvalidSetting, match=r"^FLASK_EMBEDDED_DEFAULTS must be true or false"):
+        make_app(EMBEDDED_DEFAULTS=value)
+
+
+@pytest.mark.parametrize("value", [0, 123, [], ["orders"], True])
+def test_a_setting_that_names_something_must_be_text(make_app: MakeApp, value: object) -> None:
+    with pytest.raises(InvalidSetting, match=r"^FLASK_DATABASE_URL must be text, not "):
+        make_app(DATABASE_URL=value, EMBEDDED_DEFAULTS=False)

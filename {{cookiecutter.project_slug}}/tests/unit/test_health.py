@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from pytest_socket import SocketBlockedError
 
 from {{ cookiecutter.package_name }} import create_app, db, wiring
+from {{ cookiecutter.package_name }}.config import InvalidSetting
 from tests.support.apps import MakeApp
 
 # What readiness may report of a dependency: nothing about why, or where it is.
@@ -162,6 +163,15 @@ def test_each_check_is_given_less_than_the_deadline(make_app: MakeApp) -> None:
         make_app(READINESS_TIMEOUT_SECONDS=2).test_client().get("/readyz")
 
     assert given == [1.0]
+
+
+@pytest.mark.parametrize("value", [0, -1, float("inf"), float("nan"), "abc", [], True])
+def test_readiness_needs_a_deadline_above_zero_or_the_start_stops(
+    make_app: MakeApp, value: object
+) -> None:
+    # Else every probe fails at once (zero), or answers 500 (text, infinity).
+    with pytest.raises(InvalidSetting, match=r"^FLASK_READINESS_TIMEOUT_SECONDS must be "):
+        make_app(READINESS_TIMEOUT_SECONDS=value)
 
 
 def test_the_unit_layer_cannot_reach_the_network() -> None:

@@ -87,6 +87,8 @@ PUBLIC_KEY_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 MAX_SUBJECT_LENGTH = 255
+# A key set of a few keys is a few kilobytes.
+MAX_JWKS_BYTES = 64 * 1024
 UNKNOWN_RETRY_SECONDS = 1.0
 REALM = "{{ cookiecutter.project_slug }}"
 EMBEDDED_KEY_FILE = "auth-signing-key.pem"
@@ -171,6 +173,8 @@ class KeySet:
         self._fetched_at: float | None = None
         self._tried_at: float | None = None
         self._last_failed = False
+        # Set when the fetch in flight ends; None while none is.
+        self._fetched: threading.Event | None = None
         self._lock = threading.Lock()
 
     @property
@@ -180,10 +184,12 @@ class KeySet:
     def key(self, kid: str) -> jwt.PyJWK:
         # Refetches are rate-limited whatever their cause: through an outage, one request per
         # interval waits for the provider's timeout, not every one.
-        self._refresh_if(self._expired)
+        # Keys past their lifespan still serve while the new ones are fetched: only a caller
+        # who has none to use waits for a fetch.
+        self._refresh_if(self._expired, wait=not self.known)
         found = self._keys.get(kid)
         if found is None:
-            self._refresh_if(lambda: kid not in self._keys)
+            self._refresh_if(lambda: kid not in self._keys, wait=True)
             found = self._keys.get(kid)
         if found is None:
             if not self.known:
@@ -194,13 +200,13 @@ class KeySet:
     def warm(self) -> None:
         """Fetches the keys now, unless known; a failure is logged, and the first token's
         check tries again."""
-        self._refresh_if(lambda: not self.known)
+        self._refresh_if(lambda: not self.known, wait=True)
 
     def check(self, _bound: float) -> str | None:
         """Readiness: the keys refreshed if they are due, within the refresh limit as for a
         request (so probes never reach the provider more often); fails while no keys are known
         or the last refresh failed. Bounded by ``AUTH_JWKS_TIMEOUT_SECONDS``."""
-        self._refresh_if(self._expired)
+        self._refresh_if(self._expired, wait=False)
         if not self.known:
             raise ProviderUnavailable("the identity provider's keys could not be fetched")
         if self._last_failed:
@@ -220,28 +226,42 @@ class KeySet:
         )
         return self._tried_at is None or self._clock() - self._tried_at >= interval
 
-    def _refresh_if(self, due: Callable[[], bool]) -> None:
+    def _refresh_if(self, due: Callable[[], bool], wait: bool) -> None:
         """Refetches the keys if ``due`` and the refresh limit allows, keeping the known ones when
-        that fails. Decided under the lock: callers arriving together make one fetch, not one
-        each."""
+        that fails. Decided under the lock, so that callers arriving together make one fetch; the
+        fetch itself outside it, so that no caller with a key to use waits for the provider. A
+        caller arriving during a fetch waits for it only if ``wait`` (it has no key to use)."""
         with self._lock:
-            if not due() or not self._may_refresh():
-                return
-            self._tried_at = self._clock()
-            try:
-                document = self._fetch()
-                keys = {
-                    key.key_id: key
-                    for key in jwt.PyJWKSet.from_dict(document).keys
-                    if key.key_id and key.public_key_use in ("sig", None)
-                }
-            except (requests.RequestException, ValueError, jwt.PyJWKSetError) as error:
-                logger.warning("identity provider keys not refreshed: %s", error)
-                self._last_failed = True
-                return
-            self._keys = keys
-            self._fetched_at = self._tried_at
-            self._last_failed = False
+            in_flight = self._fetched
+            starting = in_flight is None and due() and self._may_refresh()
+            if starting:
+                self._fetched = done = threading.Event()
+                self._tried_at = self._clock()
+        if in_flight is not None:
+            if wait:
+                in_flight.wait()  # as long as the fetch, itself bounded (``fetch_jwks``)
+        elif starting:
+            self._fetch_now(done)
+
+    def _fetch_now(self, done: threading.Event) -> None:
+        try:
+            self._take(self._fetch())
+        except (requests.RequestException, ValueError, jwt.PyJWKSetError) as error:
+            logger.warning("identity provider keys not refreshed: %s", error)
+            self._last_failed = True
+        finally:
+            with self._lock:
+                self._fetched = None
+            done.set()
+
+    def _take(self, document: dict[str, Any]) -> None:
+        self._keys = {
+            key.key_id: key
+            for key in jwt.PyJWKSet.from_dict(document).keys
+            if key.key_id and key.public_key_use in ("sig", None)
+        }
+        self._fetched_at = self._tried_at
+        self._last_failed = False
 
 
 class Verifier:
@@ -295,9 +315,14 @@ class Verifier:
         except jwt.InvalidTokenError as error:
             raise Unauthenticated(f"The token is not valid: {error}.") from None
         subject = claims["sub"]
-        if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT_LENGTH:
+        # Printable only: a NUL or a lone surrogate is no one's name, and no database stores it.
+        if (
+            not isinstance(subject, str)
+            or not 0 < len(subject) <= MAX_SUBJECT_LENGTH
+            or not subject.isprintable()
+        ):
             raise Unauthenticated(
-                f"The token's subject is not 1 to {MAX_SUBJECT_LENGTH} characters."
+                f"The token's subject is not 1 to {MAX_SUBJECT_LENGTH} printable characters."
             )
         return Caller(subject, _scopes(claims))
 
@@ -349,11 +374,23 @@ def init_app(app: Flask) -> None:
 
 def fetch_jwks(http: requests.Session, url: str, timeout: float) -> dict[str, Any]:
     """The provider's JWKS document. A redirect is not followed, and only a 200 carries keys: they
-    come from where the settings say, or not at all."""
-    response = http.get(url, timeout=timeout, allow_redirects=False)
-    if response.status_code != 200:
-        raise requests.HTTPError(f"the JWKS URL answered {response.status_code}", response=response)
-    document: dict[str, Any] = response.json()
+    come from where the settings say, or not at all. ``timeout`` bounds the whole document, not
+    only each read (a provider sending a byte a second would never time out otherwise), and it
+    may be ``MAX_JWKS_BYTES`` at most."""
+    deadline = time.monotonic() + timeout
+    with http.get(url, timeout=timeout, allow_redirects=False, stream=True) as response:
+        if response.status_code != 200:
+            raise requests.HTTPError(
+                f"the JWKS URL answered {response.status_code}", response=response
+            )
+        body = bytearray()
+        for chunk in response.iter_content(4096):
+            body += chunk
+            if len(body) > MAX_JWKS_BYTES:
+                raise ValueError(f"the JWKS document is larger than {MAX_JWKS_BYTES} bytes")
+            if time.monotonic() > deadline:
+                raise requests.Timeout(f"the JWKS document took longer than {timeout:g} s")
+    document: dict[str, Any] = json.loads(body)
     return document
 
 
