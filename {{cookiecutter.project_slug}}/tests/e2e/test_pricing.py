@@ -35,11 +35,12 @@ FAULTS: list[dict[str, Any]] = [
 # replica than a process of the image has threads (gunicorn: 2 processes of 8 threads): both
 # processes, and their threads, must take them. A read may wait for one create to free a thread
 # (a process takes connections beyond its threads), never for several: one request at a time per
-# replica would keep it waiting behind the others, about (SLOW_PER_REPLICA - 1) x SLOW, 2.7 s.
+# replica would keep it waiting behind the others, about (SLOW_PER_REPLICA - 1) x SLOW, 2.7 s. The
+# bound is half that: a loaded two-core runner has made a prompt read take 0.7 s.
 SLOW = READ_TIMEOUT * 0.6
 SLOW_PER_REPLICA = 10
 SLOWED_FOR_SECONDS = 2.0
-READ_BOUND_SECONDS = 2 * SLOW
+READ_BOUND_SECONDS = (SLOW_PER_REPLICA - 1) * SLOW / 2
 # A hung upstream takes connections, and answers long after the read timeout, or never.
 HUNG_SECONDS = READ_TIMEOUT * 10
 HUNG_FOR_SECONDS = 2.0
