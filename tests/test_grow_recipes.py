@@ -13,6 +13,8 @@ import pytest
 from tests import helpers
 
 Baked = Callable[[Mapping[str, str]], Path]
+# The contract layer takes about ten seconds, red or green; a run past this hangs somewhere.
+CONTRACT_RED_WITHIN_SECONDS = 120
 # (file under the package or the project, text found there, text it becomes)
 Edit = tuple[str, str, str]
 
@@ -105,9 +107,16 @@ class Bake:
         assert ran.returncode == 0, ran.output
         return ran
 
-    def layers(self, *paths: str) -> helpers.Ran:
+    def layers(self, *paths: str, within: float = 900) -> helpers.Ran:
         command = helpers.python("-m", "pytest", *paths, "-p", "no:cacheprovider", "-q")
-        return helpers.run(command, cwd=self.project, env=self.env)
+        return helpers.run(command, cwd=self.project, env=self.env, timeout=within)
+
+    def assert_contract_red(self, step: str, failing: str) -> None:
+        """The contract layer red too, saying why, and in seconds: Pact's verifier once retried a
+        state it could not set up for minutes, past pytest-timeout's reach."""
+        ran = self.layers("tests/contract", within=CONTRACT_RED_WITHIN_SECONDS)
+        assert ran.returncode == 1, f"{step}: the contract layer stayed green\n{ran.output}"
+        assert failing in ran.stdout, f"{step}: {failing} not said\n{ran.output}"
 
     def assert_red(self, step: str, failing: str) -> None:
         ran = self.layers("tests/unit")
@@ -132,6 +141,11 @@ def test_a_field_is_red_until_migrated_accepted_and_answered(bake: Bake) -> None
     bake.edit(NOTE_COLUMN)
     bake.assert_red(
         "a column without its migration", "test_migrations_to_head_make_exactly_the_models"
+    )
+    bake.assert_contract_red(
+        "a column without its migration",
+        "provider state 'orders exist': OperationalError: (sqlite3.OperationalError) table orders "
+        "has no column named note",
     )
 
     bake.flask("db", "upgrade")
