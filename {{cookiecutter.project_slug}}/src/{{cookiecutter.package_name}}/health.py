@@ -5,9 +5,9 @@ Readiness fails (503) only for a dependency the service cannot work without (its
 it is built to survive is reported as degraded while the status stays 200: an orchestrator must
 not take every replica out of rotation for an outage the service rides out.
 
-No dependency can starve readiness. Each check runs in a thread of its own, given half the
-deadline (and no retries) as its own bound, and ``/readyz`` answers by the deadline whatever a
-check does. At most one check per dependency is in flight: probes that arrive while it runs share
+No dependency can starve readiness. Each check runs in a thread of its own, one attempt, given
+half the deadline as its bound (a client that cannot take one per call, the database's engine,
+keeps to its own timeouts), and ``/readyz`` answers by the deadline whatever a check does. At most one check per dependency is in flight: probes that arrive while it runs share
 it, so that a burst of probes, or a dependency that hangs, piles up neither threads nor
 connections, and one dependency's check never waits for another's.
 
