@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import config, db, health, log, openapi, orders, problems
+from . import config, db, health, log, openapi, orders, problems, wiring
 {%- if cookiecutter.auth == "jwt" %}
 from .dependencies.auth import init_app as init_auth{% endif %}
 {%- if cookiecutter.cache == "redis" %}
@@ -48,8 +48,12 @@ def create_app(
     ``embedded_defaults`` is the default of ``EMBEDDED_DEFAULTS`` (the production entry point
     turns it off); ``instance_path`` is where the embedded database lives (Flask's default: an
     ``instance`` folder beside the package)."""
-    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    # No static folder: the service serves no files, and every route it has says who may call it.
+    app = Flask(
+        __name__, static_folder=None, instance_path=instance_path, instance_relative_config=True
+    )
     config.load(app, overrides, embedded_defaults=embedded_defaults)
+    wiring.init_app(app)
     log.init_app(app)
     problems.init_app(app)
     db.init_app(app)

@@ -28,7 +28,6 @@ from .dependencies.mariadb import SERVER as MARIADB{% endif %}
 from .dependencies.postgresql import SERVER as POSTGRESQL{% endif %}
 from .problems import problem_response
 
-EXTENSION = "{{ cookiecutter.package_name }}.database"
 MIGRATIONS = Path(__file__).with_name("migrations")
 CENTS = Decimal("0.01")
 # Ids as large as the API accepts (``schemas.MAX_ID``): BIGINT on a server. SQLite's INTEGER is
@@ -136,6 +135,9 @@ class Database:
         self.engine.dispose()
 
 
+DATABASE: wiring.Extension[Database] = wiring.Extension("{{ cookiecutter.package_name }}.database")
+
+
 def _engine_options(url: str) -> dict[str, Any]:
     if url in ("sqlite://", "sqlite:///:memory:"):
         # An in-memory database lives as long as its connection: share one across the process.
@@ -167,7 +169,7 @@ def init_app(app: Flask) -> None:
     for error in UNAVAILABLE:
         app.register_error_handler(error, _database_unavailable)
     database = Database(app.config["DATABASE_URL"])
-    app.extensions[EXTENSION] = database
+    DATABASE.set(app, database)
     wiring.register(
         app,
         wiring.Dependency("database", database.check, required=True, close=database.close),
@@ -195,8 +197,7 @@ def _database_unavailable(error: Exception) -> Response:
 
 
 def database() -> Database:
-    db: Database = current_app.extensions[EXTENSION]
-    return db
+    return DATABASE.of(current_app)
 
 
 def session() -> Session:

@@ -8,22 +8,21 @@ the running service against it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 from pydantic import BaseModel
+from werkzeug.routing import Rule
 
-from . import orders
+from . import wiring
+from .access import public
 from .schemas import OrderOut, OrderPageOut, PageQuery, StatusChangeOut
 
 bp = Blueprint("openapi", __name__)
 # JSON quoting keeps any name a valid literal; the formatter would prefer other quotes for some.
 TITLE = {{ cookiecutter.project_name | tojson }}  # fmt: skip
 VERSION = {{ cookiecutter.version | tojson }}
-AMENDMENTS = "{{ cookiecutter.package_name }}.openapi.amendments"
-# Changes a dependency makes to the document (its security scheme, say), in place.
-Amendment = Callable[[dict[str, Any]], None]
 
 
 REF = "#/components/schemas/{model}"
@@ -227,14 +226,16 @@ def _service_paths() -> dict[str, Any]:
     }
 
 
-def register_amendment(app: Flask, amendment: Amendment) -> None:
-    app.extensions.setdefault(AMENDMENTS, []).append(amendment)
+def path_of(rule: Rule) -> str:
+    """Where the document lists a URL rule: ``/orders/<int:order_id>`` is ``/orders/{order_id}``."""
+    return re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule)
 
 
 def document() -> dict[str, Any]:
     """The document of the current app (its price source decides what a new order holds, its
     dependencies' amendments what else it says)."""
-    source = orders.prices()
+    wired = wiring.of(current_app)
+    source = wired.price_source()
     built: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": VERSION},
@@ -245,11 +246,12 @@ def document() -> dict[str, Any]:
         },
         "components": {"schemas": schemas(source.request_model)},
     }
-    for amendment in current_app.extensions.get(AMENDMENTS, []):
+    for amendment in wired.amendments:
         amendment(built)
     return built
 
 
 @bp.get("/openapi.json")
+@public
 def openapi_json() -> Response:
     return jsonify(document())

@@ -1,136 +1,38 @@
 """The orders resource: create, read, list, cancel.
 
-It names none of the optional dependencies. They join in through what they register:
-
-- a price source (``register_prices``): where a new order's unit price comes from, and which
-  request model it needs;
-- a reader (``register_reader``): how an order document is read, such as through a cache;
-- a confinement (``register_confinement``): which orders the caller of a request may see and
-  change, such as its own; without one, every caller sees every order;
-- the signals ``order_recorded`` (inside the transaction that stores a change: whatever a receiver
-  adds to the session is committed with the order, or not at all) and ``order_committed`` (after
-  the commit).
+It names none of the optional dependencies: they join in through what they registered with the
+app's wiring (``wiring.Wiring``): the price source, the reader, the confinement, and the hooks run
+when a change is stored and once it is committed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from blinker import Namespace
-from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import db
+from . import db, wiring
+from .access import READ, WRITE, requires
 from .models import CANCELLED, CREATED, Order
 from .problems import Problem
-from .schemas import MAX_ID, NewOrder, OrderPageOut, PageQuery
+from .schemas import MAX_ID, OrderPageOut, PageQuery
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-PRICES = "{{ cookiecutter.package_name }}.orders.prices"
-READER = "{{ cookiecutter.package_name }}.orders.reader"
-CONFINEMENT = "{{ cookiecutter.package_name }}.orders.confinement"
 Model = TypeVar("Model", bound=BaseModel)
-Document = dict[str, Any]
-
-_signals = Namespace()
-order_recorded = _signals.signal("order-recorded")
-order_committed = _signals.signal("order-committed")
-
-
-@dataclass(frozen=True)
-class Price:
-    unit_price: Decimal
-    currency: str
-
-
-class PriceSource(Protocol):
-    """Where new orders get their price."""
-
-    @property
-    def request_model(self) -> type[NewOrder]:
-        """What ``POST /orders`` accepts (the OpenAPI document shows it)."""
-        ...
-
-    @property
-    def problems(self) -> dict[int, str]:
-        """The statuses ``POST /orders`` may answer when its price cannot be had, documented."""
-        ...
-
-    def price_for(self, new: NewOrder) -> Price: ...
-
-
-class Confinement(Protocol):
-    """Which orders the caller of the current request may see and change."""
-
-    def narrowed(self, query: sa.Select[Order]) -> sa.Select[Order]:
-        """``query`` restricted to those orders."""
-        ...
-
-    def viewer(self) -> str:
-        """Who the caller is, as far as what it may see goes: an order document kept for one
-        viewer (a cache entry) is never served to another."""
-        ...
-
-    def event_fields(self) -> dict[str, str]:
-        """What the events of the caller's changes add to the order's document (whose it is)."""
-        ...
-
-
-class Everyone:
-    """Without a confinement: every caller sees every order, alike."""
-
-    def narrowed(self, query: sa.Select[Order]) -> sa.Select[Order]:
-        return query
-
-    def viewer(self) -> str:
-        return ""
-
-    def event_fields(self) -> dict[str, str]:
-        return {}
-
-
-# Reads an order's document; given the id and the database read, which it may avoid.
-Reader = Callable[[int, Callable[[], Document]], Document]
-
-
-def register_prices(app: Flask, source: PriceSource) -> None:
-    app.extensions[PRICES] = source
-
-
-def register_reader(app: Flask, reader: Reader) -> None:
-    app.extensions[READER] = reader
-
-
-def register_confinement(app: Flask, confinement: Confinement) -> None:
-    app.extensions[CONFINEMENT] = confinement
-
-
-def confinement() -> Confinement:
-    chosen: Confinement = current_app.extensions.get(CONFINEMENT, Everyone())
-    return chosen
-
-
-def prices() -> PriceSource:
-    source: PriceSource = current_app.extensions[PRICES]
-    return source
-
-
-def _read_from_database(_order_id: int, load: Callable[[], Document]) -> Document:
-    return load()
 
 
 @bp.post("")
+@requires(WRITE)
 def create_order() -> tuple[Response, int, dict[str, str]]:
-    source = prices()
+    wired = wiring.of(current_app)
+    source = wired.price_source()
     new = _validated(source.request_model, _json_object())
     key = _idempotency_key()
     if key and (existing := _order_by_idempotency_key(key)) is not None:
@@ -148,7 +50,7 @@ def create_order() -> tuple[Response, int, dict[str, str]]:
     session.add(order)
     try:
         session.flush()
-        order_recorded.send(_app(), session=session, order=order, change=CREATED)
+        wired.recorded(session, order, CREATED)
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -156,21 +58,23 @@ def create_order() -> tuple[Response, int, dict[str, str]]:
         if winner is None:
             raise
         return jsonify(winner.to_dict()), 200, {"Location": _location(winner)}
-    order_committed.send(_app(), session=session, order=order, change=CREATED)
+    wired.committed(session, order, CREATED)
     return jsonify(order.to_dict()), 201, {"Location": _location(order)}
 
 
 @bp.get("/<int:order_id>")
+@requires(READ)
 def get_order(order_id: int) -> Response:
-    reader: Reader = current_app.extensions.get(READER, _read_from_database)
-    return jsonify(reader(order_id, lambda: _existing_order(order_id).to_dict()))
+    read = wiring.of(current_app).reader
+    return jsonify(read(order_id, lambda: _existing_order(order_id).to_dict()))
 
 
 @bp.get("")
+@requires(READ)
 def list_orders() -> Response:
     page = _validated(PageQuery, request.args.to_dict())
     query = sa.select(Order).where(Order.id > page.after).order_by(Order.id).limit(page.limit)
-    query = confinement().narrowed(query)
+    query = _confinement().narrowed(query)
     orders = db.session().scalars(query).all()
     next_after = orders[-1].id if len(orders) == page.limit else None
     page_out = OrderPageOut(items=[order.out() for order in orders], next_after=next_after)
@@ -178,32 +82,32 @@ def list_orders() -> Response:
 
 
 @bp.post("/<int:order_id>/cancel")
+@requires(WRITE)
 def cancel_order(order_id: int) -> Response:
     order = _existing_order(order_id)
     if order.status == CANCELLED:
         raise Problem(409, "Conflict", f"Order {order_id} is already cancelled.")
     order.change_status(CANCELLED)
     session = db.session()
+    wired = wiring.of(current_app)
     try:
-        order_recorded.send(_app(), session=session, order=order, change=CANCELLED)
+        wired.recorded(session, order, CANCELLED)
         session.commit()
     except StaleDataError:
         session.rollback()
         raise Problem(409, "Conflict", f"Order {order_id} was changed meanwhile; retry.") from None
-    order_committed.send(_app(), session=session, order=order, change=CANCELLED)
+    wired.committed(session, order, CANCELLED)
     return jsonify(order.to_dict())
 
 
-def _app() -> Flask:
-    """The app itself, the sender receivers were connected for (``current_app`` is a proxy)."""
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    return app
+def _confinement() -> wiring.Confinement:
+    return wiring.of(current_app).confinement
 
 
 def _existing_order(order_id: int) -> Order:
     """The order, if the caller may see it: another caller's answers 404 as an unknown one does,
     so that ids cannot be probed."""
-    query = confinement().narrowed(sa.select(Order).where(Order.id == order_id))
+    query = _confinement().narrowed(sa.select(Order).where(Order.id == order_id))
     order = db.session().scalars(query).one_or_none() if order_id <= MAX_ID else None
     if order is None:
         raise Problem(404, "Not Found", f"No order {order_id}.")
@@ -211,7 +115,7 @@ def _existing_order(order_id: int) -> Order:
 
 
 def _order_by_idempotency_key(key: str) -> Order | None:
-    query = confinement().narrowed(sa.select(Order).where(Order.idempotency_key == key))
+    query = _confinement().narrowed(sa.select(Order).where(Order.idempotency_key == key))
     return db.session().scalars(query).one_or_none()
 
 
@@ -225,7 +129,7 @@ def _idempotency_key() -> str | None:
         return None
     if not 1 <= len(key) <= 64:
         raise Problem(400, "Bad Request", f"{IDEMPOTENCY_HEADER} must be 1 to 64 characters.")
-    owned = json.dumps([confinement().viewer(), key])
+    owned = json.dumps([_confinement().viewer(), key])
     return hashlib.sha256(owned.encode()).hexdigest()
 
 

@@ -12,8 +12,8 @@ import pybreaker
 import pytest
 
 from {{ cookiecutter.package_name }}.dependencies.pricing import PricingClient, UnknownSku
-from {{ cookiecutter.package_name }}.orders import Price
 from {{ cookiecutter.package_name }}.problems import Problem
+from {{ cookiecutter.package_name }}.wiring import Price
 from tests.contract.pacts.pricing import pricing_pact
 from tests.support.contract import LOOPBACK
 

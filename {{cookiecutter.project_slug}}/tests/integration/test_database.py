@@ -13,9 +13,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from {{ cookiecutter.package_name }} import db
+from {{ cookiecutter.package_name }} import db, wiring
 from {{ cookiecutter.package_name }}.models import CANCELLED, CREATED, Order, StatusChange
-from {{ cookiecutter.package_name }}.orders import order_recorded
 from tests.support.api import UNIT_PRICE, Orders
 from tests.support.orders import (
     LARGEST_AMOUNT,
@@ -124,8 +123,7 @@ def test_of_two_connections_updating_an_order_the_second_fails_and_the_first_is_
 
 
 def engine_of(app: Flask) -> sa.Engine:
-    database: db.Database = app.extensions[db.EXTENSION]
-    return database.engine
+    return db.DATABASE.of(app).engine
 
 
 def test_a_create_that_loses_the_race_for_its_idempotency_key_returns_the_winner(
@@ -146,7 +144,7 @@ def test_a_create_that_loses_the_race_for_its_idempotency_key_returns_the_winner
                 order = new_order(idempotency_key=stored_keys[0])
                 other.add(order)
                 other.flush()
-                order_recorded.send(committing_app, session=other, order=order, change=CREATED)
+                wiring.of(committing_app).recorded(other, order, CREATED)
                 other.commit()
                 winner.append(order.id)
 

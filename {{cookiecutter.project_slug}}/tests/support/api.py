@@ -8,7 +8,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from {{ cookiecutter.package_name }} import orders
+from {{ cookiecutter.package_name }} import wiring
 
 # The unit price of every SKU the tests order (the price source's stand-in in each layer says it).
 UNIT_PRICE = "12.50"
@@ -55,7 +55,7 @@ class Orders:
         app = self.client.application
         with app.test_request_context("/orders", environ_base=self.client.environ_base):
             app.preprocess_request()
-            return {**order, **orders.confinement().event_fields()}
+            return {**order, **wiring.of(app).confinement.event_fields()}
 
     @property
     def viewer(self) -> str:
@@ -64,7 +64,7 @@ class Orders:
         app = self.client.application
         with app.test_request_context("/orders", environ_base=self.client.environ_base):
             app.preprocess_request()
-            return orders.confinement().viewer()
+            return wiring.of(app).confinement.viewer()
 
     def cancel(self, order_id: int) -> TestResponse:
         return self.client.post(f"/orders/{order_id}/cancel")

@@ -48,8 +48,7 @@ def client_sending(headers: Mapping[str, str]) -> type[FlaskClient]:
 
 
 def engine_of(app: Flask) -> sa.Engine:
-    database: db.Database = app.extensions[db.EXTENSION]
-    return database.engine
+    return db.DATABASE.of(app).engine
 
 
 def count_rows(app: Flask, table: str) -> int:

@@ -92,8 +92,7 @@ def contract_app(
         instance_path=str(directory / "instance"),
     )
     app.test_client_class = client_sending(caller_headers)
-    database: db.Database = app.extensions[db.EXTENSION]
-    db.upgrade(database.engine)
+    db.upgrade(db.DATABASE.of(app).engine)
     return app
 
 

@@ -15,9 +15,8 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from {{ cookiecutter.package_name }} import db
+from {{ cookiecutter.package_name }} import db, wiring
 from {{ cookiecutter.package_name }}.models import CREATED, Order
-from {{ cookiecutter.package_name }}.orders import order_recorded
 
 from .api import CURRENCY, UNIT_PRICE
 
@@ -42,7 +41,7 @@ def new_order(**values: Any) -> Order:
 
 def store_orders(client: FlaskClient, count: int, **values: Any) -> list[int]:
     """Stores ``count`` orders through the app's own session, as if the client's caller had
-    created them: what the app records with a new order (``order_recorded``) is
+    created them: what the app records with a new order (``Wiring.recorded``) is
     stored with them. Returns their ids in order."""
     app = client.application
     with app.test_request_context("/orders", environ_base=client.environ_base):
@@ -52,7 +51,7 @@ def store_orders(client: FlaskClient, count: int, **values: Any) -> list[int]:
         session.add_all(orders)
         session.flush()
         for order in orders:
-            order_recorded.send(app, session=session, order=order, change=CREATED)
+            wiring.of(app).recorded(session, order, CREATED)
         session.commit()
         return [order.id for order in orders]
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from {{ cookiecutter.package_name }}.dependencies.auth import READ, WRITE
+from {{ cookiecutter.package_name }}.access import READ, WRITE
 
 AUDIENCE = "{{ cookiecutter.project_slug }}"
 # Where the in-process provider says it is: nothing resolves these names.

@@ -23,16 +23,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }} import create_app
+from {{ cookiecutter.package_name }}.access import READ, WRITE
 from {{ cookiecutter.package_name }}.config import MissingSetting
-from {{ cookiecutter.package_name }}.dependencies.auth import (
-    MAX_JWKS_BYTES,
-    READ,
-    REALM,
-    REQUIRED_SCOPES,
-    WRITE,
-    KeySet,
-    fetch_jwks,
-)
+from {{ cookiecutter.package_name }}.dependencies.auth import MAX_JWKS_BYTES, REALM, KeySet, fetch_jwks
 from {{ cookiecutter.package_name }}.openapi import document
 from tests.support.api import Orders, order_body
 from tests.support.apps import MakeApp, assert_degraded, count_rows, each_unset_value
@@ -229,12 +222,16 @@ def test_scopes_given_as_a_list_are_granted(client: FlaskClient, signing_key: Si
     assert client.get("/orders", headers=bearer(token)).status_code == 200
 
 
-def test_every_orders_operation_needs_a_scope(app: Flask) -> None:
-    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+@pytest.mark.parametrize("path", ["/orders/undeclared", "/undeclared"])
+def test_a_view_that_says_nothing_of_its_callers_is_refused_to_every_caller(
+    make_app: MakeApp, signing_key: SigningKey, path: str
+) -> None:
+    app = make_app()
+    app.add_url_rule(path, "undeclared", lambda: "an answer nobody may have")
+    client = app.test_client()
 
-    assert {endpoint for endpoint in endpoints if endpoint.startswith("orders.")} == set(
-        REQUIRED_SCOPES
-    )
+    assert client.get(path, headers={"Authorization": ""}).status_code == 401
+    assert client.get(path, headers=bearer(signing_key.token(ISSUER))).status_code == 403
 
 
 @pytest.mark.parametrize("path", OPEN_PATHS)

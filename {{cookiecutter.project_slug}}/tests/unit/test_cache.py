@@ -12,10 +12,10 @@ import redis
 import sqlalchemy as sa
 from flask import Flask, request
 
+from {{ cookiecutter.package_name }} import wiring
 from {{ cookiecutter.package_name }}.config import MissingSetting
 from {{ cookiecutter.package_name }}.dependencies.cache import OrderCache
 from {{ cookiecutter.package_name }}.models import Order
-from {{ cookiecutter.package_name }}.orders import register_confinement
 from tests.support.api import Orders
 from tests.support.apps import MakeApp, assert_degraded, each_unset_value, engine_of
 
@@ -104,7 +104,7 @@ class ViewerByHeader:
 
 
 def test_a_document_cached_for_one_viewer_is_never_served_to_another(app: Flask) -> None:
-    register_confinement(app, ViewerByHeader())
+    wiring.of(app).confinement = ViewerByHeader()
     client = app.test_client()
     order_id = Orders(client).created_id("FIRST")
     client.get(f"/orders/{order_id}", headers={"X-Viewer": "a"})

@@ -17,7 +17,7 @@ from openapi_spec_validator import validate
 from pydantic import BaseModel, Field
 from werkzeug.test import TestResponse
 
-from {{ cookiecutter.package_name }} import schemas
+from {{ cookiecutter.package_name }} import access, schemas
 from {{ cookiecutter.package_name }}.openapi import REF, document, query_parameters
 from {{ cookiecutter.package_name }}.orders import IDEMPOTENCY_HEADER
 from tests.support.api import Orders, order_body
@@ -42,8 +42,6 @@ def routes_of(app: Flask) -> dict[str, set[str]]:
     """Every route as an OpenAPI path (``/orders/{order_id}``) and its methods."""
     routes: dict[str, set[str]] = {}
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static":
-            continue
         routes.setdefault(openapi_path(rule.rule), set()).update(
             method.lower() for method in (rule.methods or set()) - UNDOCUMENTED_METHODS
         )
@@ -68,6 +66,16 @@ def test_document_is_served_as_json(client: FlaskClient) -> None:
 
 def test_document_lists_every_route_with_its_methods_and_nothing_else(app: Flask) -> None:
     assert paths_of(document()) == routes_of(app)
+
+
+def test_every_view_says_who_may_call_it(app: Flask) -> None:
+    silent = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if not access.declared(app.view_functions[rule.endpoint])
+    ]
+
+    assert silent == []
 
 
 def test_every_path_parameter_is_declared() -> None:

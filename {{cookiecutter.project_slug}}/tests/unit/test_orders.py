@@ -13,8 +13,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from {{ cookiecutter.package_name }} import wiring
 from {{ cookiecutter.package_name }}.models import CREATED, Order
-from {{ cookiecutter.package_name }}.orders import order_recorded
 from tests.support.api import Orders, order_body
 from tests.support.apps import MakeApp, assert_invalid_field, count_rows, engine_of
 from tests.support.orders import new_order, store_orders
@@ -149,7 +149,7 @@ def test_create_that_loses_a_race_on_its_key_returns_the_winner(
             twin = new_order(sku="TWIN", idempotency_key=order.idempotency_key)
             other.add(twin)
             other.flush()
-            order_recorded.send(app, session=other, order=twin, change=CREATED)
+            wiring.of(app).recorded(other, twin, CREATED)
             other.commit()
 
     with listening(Order, "before_insert", twin_commits_first):

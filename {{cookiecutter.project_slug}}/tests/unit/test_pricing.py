@@ -18,6 +18,7 @@ import urllib3
 from flask import Flask
 from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 
+from {{ cookiecutter.package_name }} import wiring
 from {{ cookiecutter.package_name }}.config import MissingSetting
 from {{ cookiecutter.package_name }}.dependencies import pricing
 from tests.support.api import CURRENCY, UNIT_PRICE, Orders, order_body
@@ -326,8 +327,8 @@ def test_prices_are_fetched_side_by_side_never_one_at_a_time(
 
     upstream.reset()
     upstream.add_callback(responses.GET, re.compile(rf"{PRICING_URL}/prices/[^/]+"), answer)
-    with app.app_context():
-        client = pricing.client()
+    client = wiring.of(app).prices
+    assert isinstance(client, pricing.PricingClient)
     with ThreadPoolExecutor(max_workers=callers) as requests_in_flight:
         prices = list(requests_in_flight.map(client.price_of, ["SKU-1"] * callers))
 

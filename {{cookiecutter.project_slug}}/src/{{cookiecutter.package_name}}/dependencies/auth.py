@@ -6,13 +6,15 @@
   issuer, audience, expiry and not-before (within ``AUTH_LEEWAY_SECONDS``). Nothing else in the
   header picks a key: ``jku``, ``x5u`` and an embedded ``jwk`` are never read. A token larger
   than ``AUTH_MAX_TOKEN_BYTES`` is refused unread.
-- Creating and cancelling need the scope ``orders:write``, reading ``orders:read`` (the ``scope``
-  claim, space-separated, or ``scp``). An operation given no scope here is refused.
+- Each view says the scope it needs (``access.requires``; creating and cancelling need
+  ``orders:write``, reading ``orders:read``), granted by the token's ``scope`` claim
+  (space-separated) or ``scp``. A view that says neither a scope nor ``access.public`` is refused
+  to every caller.
 - Each order records its owner, the token's subject (``sub``, at most ``MAX_SUBJECT_LENGTH``
   characters), in a table of its own; a caller sees, lists and cancels its own orders only.
   Another's answers 404, as an unknown id does, so that ids cannot be probed; an idempotency
   key is the caller's own (another caller's equal key is another key). A cached order is kept per
-  caller (``orders.Confinement.viewer``), so a cache never serves one caller's order to another.
+  caller (``wiring.Confinement.viewer``), so a cache never serves one caller's order to another.
   Events of an order name its owner (``owner``).
 - The provider's keys are fetched with a timeout and kept for ``AUTH_JWKS_LIFESPAN_SECONDS``; a
   failed refresh keeps them, so that tokens signed by known keys work through a provider outage.
@@ -31,6 +33,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -53,13 +56,12 @@ from flask.cli import AppGroup
 from jwt.algorithms import RSAAlgorithm
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .. import config, openapi, wiring
+from .. import access, config, openapi, wiring
+from ..access import READ, WRITE
 from ..db import Base, BigId, ExactString
 from ..models import CREATED, Order
-from ..orders import order_recorded, register_confinement
 from ..problems import problem_response
 
-EXTENSION = "{{ cookiecutter.package_name }}.auth"
 SETTINGS: dict[str, Any] = {
     # The identity provider: its JWKS document, the issuer and audience its tokens carry.
     "AUTH_JWKS_URL": None,
@@ -72,15 +74,6 @@ SETTINGS: dict[str, Any] = {
     "AUTH_JWKS_REFRESH_SECONDS": 30,
     # Below the 8 KB a server takes for a header line (gunicorn answers a longer one 431 itself).
     "AUTH_MAX_TOKEN_BYTES": 4096,
-}
-READ = "orders:read"
-WRITE = "orders:write"
-# The scope each operation needs, by endpoint; one missing here is refused to everybody.
-REQUIRED_SCOPES: dict[str, str] = {
-    "orders.create_order": WRITE,
-    "orders.list_orders": READ,
-    "orders.get_order": READ,
-    "orders.cancel_order": WRITE,
 }
 # What no provider ever signs with for this service: HMAC would take a public key as its secret.
 PUBLIC_KEY_ALGORITHMS = frozenset(
@@ -348,7 +341,7 @@ def init_app(app: Flask) -> None:
         )
         keys = _embedded_keys(app)
         issuer = EMBEDDED_ISSUER
-    app.extensions[EXTENSION] = Verifier(
+    verifier = Verifier(
         keys,
         issuer=issuer,
         # Never empty: a token without an audience, or with an empty one, would then pass.
@@ -357,10 +350,11 @@ def init_app(app: Flask) -> None:
         leeway_seconds=float(app.config["AUTH_LEEWAY_SECONDS"]),
         max_token_bytes=int(app.config["AUTH_MAX_TOKEN_BYTES"]),
     )
-    app.before_request_funcs.setdefault("orders", []).append(_authenticate)
-    register_confinement(app, OwnOrders())
-    openapi.register_amendment(app, _document_security)
-    order_recorded.connect(_record_owner, sender=app)
+    app.before_request(functools.partial(_authenticate, verifier))
+    wired = wiring.of(app)
+    wired.confinement = OwnOrders()
+    wired.amendments.append(_document_security)
+    wired.on_recorded.append(_record_owner)
     app.register_error_handler(Unauthenticated, _unauthenticated)
     app.register_error_handler(Forbidden, _forbidden)
     app.register_error_handler(ProviderUnavailable, _provider_unavailable)
@@ -449,13 +443,16 @@ def _embedded_private_key(app: Flask) -> rsa.RSAPrivateKey:
     return loaded
 
 
-def _authenticate() -> None:
-    verifier: Verifier = current_app.extensions[EXTENSION]
+def _authenticate(verifier: Verifier) -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    # No view: the URL or its method is unknown, answered 404 or 405 as it is.
+    if view is None or (access.declared(view) and access.scope_of(view) is None):
+        return
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("")
     caller = verifier.caller(token.strip())
-    needed = REQUIRED_SCOPES.get(request.endpoint or "")
+    needed = access.scope_of(view)
     if needed is None or needed not in caller.scopes:
         raise Forbidden(needed or "(none)")
     g.caller = caller
@@ -473,12 +470,13 @@ def _document_security(document: dict[str, Any]) -> None:
             f"granting the scope the operation names ({READ} or {WRITE}).",
         }
     }
-    scopes = {_operation_id(endpoint): scope for endpoint, scope in REQUIRED_SCOPES.items()}
-    for operations in document["paths"].values():
-        for operation in operations.values():
-            scope = scopes.get(operation["operationId"])
-            if scope is None:
-                continue
+    for rule in current_app.url_map.iter_rules():
+        scope = access.scope_of(current_app.view_functions[rule.endpoint])
+        if scope is None:
+            continue
+        operations = document["paths"][openapi.path_of(rule)]
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            operation = operations[method.lower()]
             operation["security"] = [{"bearer": [scope]}]
             operation["responses"].update(
                 {
@@ -488,13 +486,7 @@ def _document_security(document: dict[str, Any]) -> None:
             )
 
 
-def _operation_id(endpoint: str) -> str:
-    """``orders.create_order`` -> ``createOrder``, as the document names the operations."""
-    first, *rest = endpoint.rpartition(".")[2].split("_")
-    return first + "".join(word.capitalize() for word in rest)
-
-
-def _record_owner(_app: Flask, session: Session, order: Order, change: str, **_: Any) -> None:
+def _record_owner(session: Session, order: Order, change: str) -> None:
     # In the transaction that stores the order: an order never exists without its owner.
     if change == CREATED:
         session.add(OrderOwner(order_id=order.id, owner=current_caller().subject))

@@ -20,12 +20,11 @@ import redis
 from flask import Flask, current_app
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from sqlalchemy.orm import Session
 
 from .. import config, wiring
 from ..models import CREATED, Order
-from ..orders import confinement, order_committed, register_reader
 
-EXTENSION = "{{ cookiecutter.package_name }}.cache"
 SETTINGS: dict[str, Any] = {
     # None reads from the database (development only; see the module's docstring).
     "REDIS_URL": None,
@@ -42,14 +41,14 @@ class OrderCache:
 
     @staticmethod
     def key(order_id: int, viewer: str) -> str:
-        """Where the order's document is kept for ``viewer`` (``orders.Confinement``): a
+        """Where the order's document is kept for ``viewer`` (``wiring.Confinement``): a
         document read by one caller is never served to another who may not see it."""
         own = f":{hashlib.sha256(viewer.encode()).hexdigest()[:32]}" if viewer else ""
         return f"{{ cookiecutter.package_name }}:order:{order_id}{own}"
 
     @classmethod
     def key_for_caller(cls, order_id: int) -> str:
-        return cls.key(order_id, confinement().viewer())
+        return cls.key(order_id, wiring.of(current_app).confinement.viewer())
 
     def get(self, order_id: int) -> dict[str, Any] | None:
         try:
@@ -83,6 +82,13 @@ class OrderCache:
             # A stale entry outlives the outage by at most the TTL.
             logger.warning("cache invalidation failed: %s", error)
 
+    def invalidate_changed(self, _session: Session, order: Order, change: str) -> None:
+        """After a change is committed. A new order has nothing cached yet: creating one never
+        waits on the cache. Only a caller who may see an order changes it: the entry is the one
+        kept for that caller."""
+        if change != CREATED:
+            self.invalidate(order.id)
+
     def read_through(self, order_id: int, load: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """The cached document, or the loaded one, which is then cached."""
         cached = self.get(order_id)
@@ -114,23 +120,11 @@ def init_app(app: Flask) -> None:
         url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
     )
     cache = OrderCache(client, int(app.config["CACHE_TTL_SECONDS"]))
-    app.extensions[EXTENSION] = cache
-    register_reader(app, cache.read_through)
-    order_committed.connect(_invalidate_changed, sender=app)
+    wired = wiring.of(app)
+    wired.reader = cache.read_through
+    wired.on_committed.append(cache.invalidate_changed)
     wiring.register(app, wiring.Dependency("cache", cache.check, required=False, close=cache.close))
 
 
 def _disabled(_bound: float) -> str:
     return "disabled"
-
-
-def _invalidate_changed(app: Flask, order: Order, change: str, **_: Any) -> None:
-    # A new order has nothing cached yet: creating one never waits on the cache. Only a caller
-    # who may see an order changes it: the entry is the one kept for that caller.
-    if change != CREATED:
-        app.extensions[EXTENSION].invalidate(order.id)
-
-
-def order_cache() -> OrderCache:
-    instance: OrderCache = current_app.extensions[EXTENSION]
-    return instance

@@ -37,9 +37,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from .. import config, db, wiring
 from ..db import Base, BigId, UTCDateTime
 from ..models import CREATED, Order, utcnow
-from ..orders import confinement, order_recorded
 
-EXTENSION = "{{ cookiecutter.package_name }}.events"
 CONTENT_TYPE = "application/json"
 APP_ID = "{{ cookiecutter.project_slug }}"
 EMBEDDED_URL = "memory://"
@@ -165,6 +163,9 @@ class Publisher:
         return "embedded" if self.url == EMBEDDED_URL else None
 
 
+PUBLISHER: wiring.Extension[Publisher] = wiring.Extension("{{ cookiecutter.package_name }}.events")
+
+
 def init_app(app: Flask) -> None:
     wiring.settings(app, SETTINGS)
     if config.given(app, "BROKER_URL") or not app.config["EMBEDDED_DEFAULTS"]:
@@ -177,16 +178,17 @@ def init_app(app: Flask) -> None:
         app.config["BROKER_EXCHANGE"],
         float(app.config["BROKER_TIMEOUT_SECONDS"]),
     )
-    app.extensions[EXTENSION] = publisher
-    order_recorded.connect(_record_creation, sender=app)
+    PUBLISHER.set(app, publisher)
+    wiring.of(app).on_recorded.append(_record_creation)
     wiring.register(app, wiring.Dependency("broker", publisher.check, required=False))
     app.cli.add_command(events_cli)
 
 
-def _record_creation(_app: Flask, session: Session, order: Order, change: str, **_: Any) -> None:
+def _record_creation(session: Session, order: Order, change: str) -> None:
     if change == CREATED:
         # Same transaction as the order: the event is kept even when the broker is down.
-        record(session, "order.created", {**order.to_dict(), **confinement().event_fields()})
+        fields = wiring.of(current_app).confinement.event_fields()
+        record(session, "order.created", {**order.to_dict(), **fields})
 
 
 def claim_waiting(batch: int) -> sa.Select[Any]:
@@ -224,8 +226,7 @@ def run_worker(
 
 
 def publisher() -> Publisher:
-    instance: Publisher = current_app.extensions[EXTENSION]
-    return instance
+    return PUBLISHER.of(current_app)
 
 
 @click.group("events", help="Domain events and their outbox.")

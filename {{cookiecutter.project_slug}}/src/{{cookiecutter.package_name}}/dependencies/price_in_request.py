@@ -10,8 +10,9 @@ from flask import Flask
 from pydantic import BeforeValidator, Field
 from pydantic.json_schema import WithJsonSchema
 
-from ..orders import Price, register_prices
+from .. import wiring
 from ..schemas import Currency, NewOrder
+from ..wiring import Price
 
 # A positive amount of at most ten digits and two decimals, without leading zeros: what the
 # document promises is exactly what is accepted.
@@ -48,4 +49,4 @@ class PriceInRequest:
 
 
 def init_app(app: Flask) -> None:
-    register_prices(app, PriceInRequest())
+    wiring.of(app).prices = PriceInRequest()

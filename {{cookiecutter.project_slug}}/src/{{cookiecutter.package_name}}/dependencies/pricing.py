@@ -20,18 +20,17 @@ from typing import Annotated, Any
 
 import pybreaker
 import requests
-from flask import Flask, current_app
+from flask import Flask
 from pydantic import BaseModel, Field
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
 from .. import config, wiring
-from ..orders import Price, register_prices
 from ..problems import Problem
 from ..schemas import Currency, NewOrder
+from ..wiring import Price
 
-EXTENSION = "{{ cookiecutter.package_name }}.pricing"
 RETRIED_STATUSES = (500, 502, 503, 504)
 PROBLEMS = {
     502: "Pricing service failed",
@@ -72,7 +71,7 @@ class UnknownSku(Problem):
 
 
 class PricingClient:
-    """Prices from the pricing service (a ``PriceSource`` of the orders resource)."""
+    """Prices from the pricing service (a ``wiring.PriceSource``)."""
 
     request_model = NewOrder
     problems = PROBLEMS
@@ -176,8 +175,7 @@ def init_app(app: Flask) -> None:
     wiring.settings(app, SETTINGS)
     if config.given(app, "PRICING_URL") or not app.config["EMBEDDED_DEFAULTS"]:
         client = _client(app)
-        app.extensions[EXTENSION] = client
-        register_prices(app, client)
+        wiring.of(app).prices = client
         wiring.register(
             app, wiring.Dependency("pricing", client.check, required=False, close=client.close)
         )
@@ -188,7 +186,7 @@ def init_app(app: Flask) -> None:
         ", ".join(EMBEDDED_PRICES),
     )
     embedded = EmbeddedPrices()
-    register_prices(app, embedded)
+    wiring.of(app).prices = embedded
     wiring.register(app, wiring.Dependency("pricing", embedded.check, required=False))
 
 
@@ -208,8 +206,3 @@ def _client(app: Flask) -> PricingClient:
         backoff=float(app.config["PRICING_BACKOFF_SECONDS"]),
         breaker=breaker,
     )
-
-
-def client() -> PricingClient:
-    instance: PricingClient = current_app.extensions[EXTENSION]
-    return instance
