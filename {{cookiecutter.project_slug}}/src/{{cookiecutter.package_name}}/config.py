@@ -19,7 +19,6 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "LOG_LEVEL": "INFO",
-    "LOG_JSON": True,
     "READINESS_TIMEOUT_SECONDS": 2.0,
 }
 
@@ -72,8 +71,11 @@ def load(
 ) -> None:
     # EMBEDDED_DEFAULTS: in-process stand-ins for what is not configured, so that ``flask run``
     # works on a fresh clone. The production entry point (wsgi.py) turns them off: there, a
-    # missing setting is an error at start, never a silent fallback.
-    app.config.from_mapping(DEFAULTS, EMBEDDED_DEFAULTS=embedded_defaults)
+    # missing setting is an error at start, never a silent fallback, and logs are JSON lines for
+    # a collector rather than text for a person.
+    app.config.from_mapping(
+        DEFAULTS, EMBEDDED_DEFAULTS=embedded_defaults, LOG_JSON=not embedded_defaults
+    )
     app.config.from_prefixed_env()
     if overrides:
         app.config.from_mapping(overrides)

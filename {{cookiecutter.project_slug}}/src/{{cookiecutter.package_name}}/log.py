@@ -1,4 +1,6 @@
-"""JSON logs, each line carrying the id of the request it belongs to.
+"""Logs, each line carrying the id of the request it belongs to: JSON lines for a log collector
+(``LOG_JSON``, the production entry point's default), plain text for a person at a terminal
+(``flask run``'s).
 
 The id is taken from the caller's ``X-Request-ID`` (so one id follows a request across services)
 or made here, and echoed back in the response.
@@ -15,28 +17,39 @@ import uuid
 from flask import Flask, Response, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
+from .config import InvalidSetting
+
 REQUEST_ID_HEADER = "X-Request-ID"
-_HANDLER_NAME = "{{ cookiecutter.package_name }}.json"
+_HANDLER_NAME = "{{ cookiecutter.package_name }}.log"
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 # Ids from outside are logged and echoed: accept only short, printable ones.
 _ACCEPTED_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class RequestIdFilter(logging.Filter):
+    def __init__(self, outside_requests: str | None) -> None:
+        super().__init__()
+        self.outside_requests = outside_requests
+
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = g.get("request_id") if has_request_context() else None
+        in_request = g.get("request_id") if has_request_context() else None
+        record.request_id = in_request or self.outside_requests
         return True
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, json_lines: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter(
+    if json_lines:
+        formatter: logging.Formatter = JsonFormatter(
             "{asctime}{levelname}{name}{message}{request_id}",
             style="{",
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         )
-    )
-    handler.addFilter(RequestIdFilter())
+        handler.addFilter(RequestIdFilter(outside_requests=None))
+    else:
+        formatter = logging.Formatter(TEXT_FORMAT)
+        handler.addFilter(RequestIdFilter(outside_requests="-"))
+    handler.setFormatter(formatter)
     handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
     # Replace only our own handler, so that an app made twice (tests) logs each line once and
@@ -71,7 +84,9 @@ def _finish_request(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    if app.config.get("LOG_JSON", True):
-        configure_logging(app.config.get("LOG_LEVEL", "INFO"))
+    json_lines = app.config["LOG_JSON"]
+    if not isinstance(json_lines, bool):
+        raise InvalidSetting("LOG_JSON", "must be true or false")
+    configure_logging(app.config["LOG_LEVEL"], json_lines)
     app.before_request(_start_request)
     app.after_request(_finish_request)

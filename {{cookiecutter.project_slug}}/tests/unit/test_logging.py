@@ -1,4 +1,5 @@
-"""Logs are JSON lines, each carrying the id of its request; the id is echoed to the caller."""
+"""Logs are JSON lines in production and text in development, each carrying the id of its
+request; the id is echoed to the caller."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }} import orders as orders_module
+from {{ cookiecutter.package_name }}.config import InvalidSetting
 from tests.support.apps import MakeApp
 
 GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -43,7 +45,7 @@ def _attach(make_app: MakeApp, monkeypatch: pytest.MonkeyPatch, **overrides: obj
 
 @pytest.fixture
 def logged(make_app: MakeApp, monkeypatch: pytest.MonkeyPatch) -> Iterator[Logged]:
-    result = _attach(make_app, monkeypatch)
+    result = _attach(make_app, monkeypatch, LOG_JSON=True)
     yield result
     _detach(result.stream)
 
@@ -110,7 +112,7 @@ def test_an_error_is_logged_with_its_request_id_and_traceback(
         raise RuntimeError("the cause")
 
     monkeypatch.setattr(orders_module, "_existing_order", broken)
-    logged = _attach(make_app, monkeypatch)
+    logged = _attach(make_app, monkeypatch, LOG_JSON=True)
     try:
         logged.client.get("/orders/1", headers={"X-Request-ID": "req-500"})
         lines = logged.lines()
@@ -120,3 +122,26 @@ def test_an_error_is_logged_with_its_request_id_and_traceback(
     [error] = [line for line in lines if line["level"] == "ERROR"]
     assert error["request_id"] == "req-500"
     assert "RuntimeError: the cause" in error["exc_info"]
+
+
+def test_development_logs_are_text_a_person_reads(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logged = _attach(make_app, monkeypatch)
+    try:
+        logged.client.get("/healthz", headers={"X-Request-ID": "req-1"})
+        logging.getLogger("{{ cookiecutter.package_name }}").warning("outside any request")
+        lines = logged.stream.getvalue().splitlines()
+    finally:
+        _detach(logged.stream)
+
+    assert re.search(r" INFO {{ cookiecutter.package_name }}\.access \[req-1\] GET /healthz 200$", lines[-2])
+    assert lines[-1].endswith(" WARNING {{ cookiecutter.package_name }} [-] outside any request")
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_a_log_format_that_is_not_true_or_false_stops_the_start(
+    make_app: MakeApp, value: object
+) -> None:
+    with pytest.raises(InvalidSetting, match="FLASK_LOG_JSON must be true or false"):
+        make_app(LOG_JSON=value)
