@@ -19,20 +19,17 @@ import pytest
 from hypothesis import configuration as hypothesis_configuration
 from pact import _server as pact_servers
 from pytest_socket import socket_allow_hosts
-
+{% if cookiecutter.message_broker == "rabbitmq" %}
+from tests.contract.pacts.notifier import *{% endif %}
+{%- if cookiecutter.upstream_api == "yes" %}
+from tests.contract.pacts.pricing import *{% endif %}
+from tests.contract.pacts.storefront import *
+{%- if cookiecutter.auth == "jwt" %}
+from tests.contract.stubs.identity import *{% endif %}
+{%- if cookiecutter.upstream_api == "yes" %}
+from tests.contract.stubs.pricing import *{% endif %}
 from tests.support.contract import LOOPBACK, REPORT, Credentials, pact_dir_from_environment
 
-pytest_plugins: list[str] = [
-    "tests.contract.pacts.storefront",
-    {%- if cookiecutter.message_broker == "rabbitmq" %}
-    "tests.contract.pacts.notifier",{% endif %}
-    {%- if cookiecutter.upstream_api == "yes" %}
-    "tests.contract.pacts.pricing",{% endif %}
-    {%- if cookiecutter.auth == "jwt" %}
-    "tests.contract.stubs.identity",{% endif %}
-    {%- if cookiecutter.upstream_api == "yes" %}
-    "tests.contract.stubs.pricing",{% endif %}
-]
 HYPOTHESIS_HOME = pytest.StashKey[Path]()
 STUB_SETTINGS: dict[str, str] = {
     # each dependency stubbed on loopback, by the name readiness reports: the fixture that

@@ -1,6 +1,6 @@
 """The integration layer: the app in process against real dependencies in containers.
 
-Each dependency has a fixture module in ``tests/fixtures`` (listed in ``pytest_plugins``) that
+Each dependency has a fixture module in ``tests/fixtures`` (imported below) that
 starts its container once per session; its settings fixture (``SETTINGS``) points the service at
 it.
 """
@@ -12,28 +12,26 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from tests.fixtures.database import *
+from tests.fixtures.docker import *
+{%- if cookiecutter.auth == "jwt" %}
+from tests.fixtures.identity import *{% endif %}
+{%- if cookiecutter.database == "mariadb" %}
+from tests.fixtures.mariadb import *{% endif %}
+{%- if cookiecutter.database == "postgresql" %}
+from tests.fixtures.postgresql import *{% endif %}
+{%- if cookiecutter.message_broker == "rabbitmq" %}
+from tests.fixtures.rabbitmq import *{% endif %}
+{%- if cookiecutter.cache == "redis" %}
+from tests.fixtures.redis import *{% endif %}
+from tests.fixtures.service import *
+{%- if cookiecutter.database == "sqlite" %}
+from tests.fixtures.sqlite import *{% endif %}
+{%- if cookiecutter.upstream_api == "yes" %}
+from tests.fixtures.wiremock import *{% endif %}
 from tests.support.api import Orders
 from tests.support.readiness import READINESS_TIMEOUT
 
-pytest_plugins: list[str] = [
-    "tests.fixtures.docker",
-    "tests.fixtures.database",
-    "tests.fixtures.service",
-    {%- if cookiecutter.auth == "jwt" %}
-    "tests.fixtures.identity",{% endif %}
-    {%- if cookiecutter.database == "mariadb" %}
-    "tests.fixtures.mariadb",{% endif %}
-    {%- if cookiecutter.database == "postgresql" %}
-    "tests.fixtures.postgresql",{% endif %}
-    {%- if cookiecutter.database == "sqlite" %}
-    "tests.fixtures.sqlite",{% endif %}
-    {%- if cookiecutter.message_broker == "rabbitmq" %}
-    "tests.fixtures.rabbitmq",{% endif %}
-    {%- if cookiecutter.cache == "redis" %}
-    "tests.fixtures.redis",{% endif %}
-    {%- if cookiecutter.upstream_api == "yes" %}
-    "tests.fixtures.wiremock",{% endif %}
-]
 SETTINGS: dict[str, str] = {
     # each dependency besides the database, by the name readiness reports: the fixture that
     # points the service at its container

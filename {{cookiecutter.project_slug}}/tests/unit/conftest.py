@@ -2,7 +2,7 @@
 
 Each test gets its own app, with every dependency configured and answered in process: the
 database is SQLite in memory (one shared connection), its tables made with ``create_all``; each
-other dependency has a module of fakes in ``fakes/`` (listed in ``pytest_plugins``) whose settings
+other dependency has a module of fakes in ``fakes/`` (imported below) whose settings
 fixture (``FAKE_SETTINGS``) points the app at its fake. Any real socket or DNS lookup fails the
 test (pytest-socket).
 """
@@ -23,18 +23,15 @@ from {{ cookiecutter.package_name }} import create_app, wiring
 from {{ cookiecutter.package_name }}.db import Base
 from tests.support.api import Orders
 from tests.support.apps import MakeApp, client_sending, engine_of
+{%- if cookiecutter.auth == "jwt" %}
+from tests.unit.fakes.auth import *{% endif %}
+{%- if cookiecutter.cache == "redis" %}
+from tests.unit.fakes.cache import *{% endif %}
+{%- if cookiecutter.message_broker == "rabbitmq" %}
+from tests.unit.fakes.events import *{% endif %}
+{%- if cookiecutter.upstream_api == "yes" %}
+from tests.unit.fakes.pricing import *{% endif %}
 
-pytest_plugins: list[str] = [
-    # the fakes, one module per dependency
-    {%- if cookiecutter.auth == "jwt" %}
-    "tests.unit.fakes.auth",{% endif %}
-    {%- if cookiecutter.cache == "redis" %}
-    "tests.unit.fakes.cache",{% endif %}
-    {%- if cookiecutter.message_broker == "rabbitmq" %}
-    "tests.unit.fakes.events",{% endif %}
-    {%- if cookiecutter.upstream_api == "yes" %}
-    "tests.unit.fakes.pricing",{% endif %}
-]
 FAKE_SETTINGS: dict[str, str] = {
     # each dependency besides the database, by the name readiness reports: the fixture that
     # points the service at its fake

@@ -13,6 +13,9 @@ from pact import Pact, match
 from tests.contract.consumers.notifier import EVENT_TYPE
 from tests.support.contract import SERVICE, write_pact
 
+# The fixtures, which the layer's conftest imports (``import *``).
+__all__ = ["notifier_pact_file"]
+
 CONSUMER = "notifier"
 DECIMAL = r"^[0-9]+\.[0-9]{2}$"
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"

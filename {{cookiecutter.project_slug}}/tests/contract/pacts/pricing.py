@@ -12,6 +12,9 @@ from pact import Pact, match
 
 from tests.support.contract import SERVICE, write_pact
 
+# The fixtures, which the layer's conftest imports (``import *``).
+__all__ = ["pricing_pact_file"]
+
 PROVIDER = "pricing-service"
 DECIMAL = r"^[0-9]+\.[0-9]{2}$"
 CURRENCY = r"^[A-Z]{3}$"

@@ -13,6 +13,9 @@ from pact import Pact, match
 from tests.support.api import PRICE_FIELDS
 from tests.support.contract import SERVICE, Credentials, write_pact
 
+# The fixtures, which the layer's conftest imports (``import *``).
+__all__ = ["storefront_pact_file"]
+
 CONSUMER = "storefront"
 ORDER_ID = 42
 MISSING_ID = 404404

@@ -14,6 +14,9 @@ from pact import match
 from tests.support.contract import Credentials, serving
 from tests.support.tokens import ISSUER, SigningKey, bearer, jwks
 
+# The fixtures, which the layer's conftest imports (``import *``).
+__all__ = ["stub_identity_credentials", "stub_identity_key", "stub_identity_settings"]
+
 JWKS_PATH = "/.well-known/jwks.json"
 # What a consumer sends, whatever token it holds: three base64url parts.
 BEARER_JWT = r"^Bearer [A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"

@@ -14,6 +14,9 @@ import pytest
 from tests.support.api import CURRENCY, UNIT_PRICE
 from tests.support.contract import serving
 
+# The fixtures, which the layer's conftest imports (``import *``).
+__all__ = ["stub_pricing_settings"]
+
 
 def pricing_stub(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
     path: str = environ["PATH_INFO"]

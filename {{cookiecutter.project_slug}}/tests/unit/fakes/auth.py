@@ -12,6 +12,9 @@ import pytest
 from {{ cookiecutter.package_name }}.dependencies import auth
 from tests.support.tokens import ISSUER, FakeIdentityProvider, SigningKey, bearer
 
+# The fixtures, which the layer's conftest imports (``import *``).
+__all__ = ["fake_auth_headers", "fake_auth_settings", "fake_identity", "signing_key"]
+
 
 @pytest.fixture(scope="session")
 def signing_key() -> SigningKey:

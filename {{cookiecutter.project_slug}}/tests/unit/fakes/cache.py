@@ -10,6 +10,9 @@ import fakeredis
 import pytest
 import redis
 
+# The fixtures, which the layer's conftest imports (``import *``).
+__all__ = ["fake_cache_settings", "fake_redis", "fake_redis_server"]
+
 REDIS_URL = "redis://cache.test:6379/0"
 
 

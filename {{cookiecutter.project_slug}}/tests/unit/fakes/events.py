@@ -10,6 +10,9 @@ from typing import Any
 import pytest
 from kombu import Connection, Exchange, Queue
 
+# The fixtures, which the layer's conftest imports (``import *``).
+__all__ = ["fake_broker", "fake_broker_settings"]
+
 
 @dataclass
 class Broker:

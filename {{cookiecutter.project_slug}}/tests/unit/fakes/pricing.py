@@ -11,6 +11,9 @@ import responses
 
 from tests.support.api import CURRENCY, UNIT_PRICE
 
+# The fixtures, which the layer's conftest imports (``import *``).
+__all__ = ["fake_pricing_settings", "upstream"]
+
 PRICING_URL = "http://pricing.test"
 PRICING_RETRIES = 2
 PRICING_BREAKER_FAIL_MAX = 3
