@@ -165,10 +165,24 @@ def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
             "name": name,
             "in": "query",
             "required": name in required,
-            "schema": {key: value for key, value in field.items() if key != "title"},
+            "schema": _given(field),
         }
         for name, field in schema["properties"].items()
     ]
+
+
+def _given(field: dict[str, Any]) -> dict[str, Any]:
+    """A field's schema as a query parameter's: an optional field (``X | None = None``) is absent
+    or an ``X``, never null, which a query string cannot say."""
+    kept = {key: value for key, value in field.items() if key != "title"}
+    alternatives = [a for a in kept.pop("anyOf", []) if a != {"type": "null"}]
+    if len(alternatives) == 1:
+        kept.update(alternatives[0])
+    elif alternatives:
+        kept["anyOf"] = alternatives
+    if kept.get("default", "") is None:
+        del kept["default"]
+    return kept
 
 
 def _list_orders() -> dict[str, Any]:

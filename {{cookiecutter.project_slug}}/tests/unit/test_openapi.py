@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import pytest
@@ -251,6 +251,8 @@ def test_every_link_leads_to_an_operation_with_the_parameters_it_fills() -> None
 class Needs(BaseModel):
     needed: int = Field(ge=1)
     optional: str = "x"
+    # Absent, not null: a query string has no null.
+    absent_or_given: Literal["created", "cancelled"] | None = None
 
 
 def test_query_parameters_say_which_are_required_and_keep_each_constraint() -> None:
@@ -267,4 +269,10 @@ def test_query_parameters_say_which_are_required_and_keep_each_constraint() -> N
         "in": "query",
         "required": False,
         "schema": {"type": "string", "default": "x"},
+    }
+    assert parameters["absent_or_given"] == {
+        "name": "absent_or_given",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "enum": ["created", "cancelled"]},
     }
