@@ -1,12 +1,16 @@
-"""What the shared column types become on PostgreSQL, compiled for its dialect (no server)."""
+"""What the shared column types become on PostgreSQL, compiled for its dialect, and the bounds the
+engine is given, as libpq reads them (no server)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 
 from {{ cookiecutter.package_name }}.db import Money
+from {{ cookiecutter.package_name }}.dependencies import postgresql
 from tests.support.apps import TYPED_VALUES
 
 
@@ -18,3 +22,23 @@ def test_money_is_numeric_12_2() -> None:
 
     assert "amount NUMERIC(12, 2)" in compiled
     assert Money().process_bind_param(Decimal("1.5"), dialect) == Decimal("1.50")
+
+
+def as_libpq_reads_them(options: dict[str, Any]) -> dict[str, Any]:
+    """An engine's connect arguments parsed by libpq, which refuses an option it does not know."""
+    return psycopg.conninfo.conninfo_to_dict(
+        psycopg.conninfo.make_conninfo("", **options["connect_args"])
+    )
+
+
+def test_requests_and_migrations_connect_within_the_connect_timeout() -> None:
+    for options in (postgresql.ENGINE_OPTIONS, postgresql.MIGRATION_OPTIONS):
+        assert as_libpq_reads_them(options)["connect_timeout"] == str(postgresql.CONNECT_SECONDS)
+
+
+def test_a_server_that_answers_cancels_a_slow_statement_before_its_round_trip_is_cut() -> None:
+    # Cancelled, the statement fails and the connection is kept; cut, the connection is lost.
+    options = as_libpq_reads_them(postgresql.ENGINE_OPTIONS)["options"]
+    server = dict(setting.split("=") for setting in options.split()[1::2])  # -c name=value
+
+    assert int(server["statement_timeout"]) / 1000 < postgresql.CALL_SECONDS

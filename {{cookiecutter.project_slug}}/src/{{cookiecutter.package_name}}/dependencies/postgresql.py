@@ -1,25 +1,43 @@
 """PostgreSQL (psycopg 3): what the shared database code needs to know about this server.
 
-Every wait is bounded, so that a server that cannot answer costs a request seconds (then a 503
-problem), never a hang: a connect timeout; a statement and lock timeout the server enforces; TCP
-keepalives and a user timeout for a peer that vanished. A server that is alive at the TCP level
-but answers nothing (a hung or frozen process: its kernel still acknowledges every packet) is
-beyond all of them, and libpq has no read timeout: ``bound_waits`` adds one, a watchdog that shuts
-the socket of a call that outlives ``CALL_SECONDS``, which the driver then reports as a lost
-connection.
+Every wait a request can make is bounded, so that a server that cannot answer costs a request
+seconds (then a 503 problem), never a hang. Each by a setting of the pool, the driver or the server
+where one exists (``ENGINE_OPTIONS``):
+
+- a connection from the pool when every one is taken: ``pool_timeout``;
+- a new connection (TCP, start-up, authentication) to a server that is down, frozen or accepts and
+  never answers: ``connect_timeout``, which psycopg applies to the whole attempt;
+- a statement on a server that answers: ``statement_timeout`` and ``lock_timeout``, which the server
+  enforces, cancelling the statement and keeping the connection;
+- a round trip to a peer that vanished: ``tcp_user_timeout``, and keepalives find an idle pooled
+  connection to one dead before a request takes it.
+
+One wait has no setting: a round trip (a statement, the pool's pre-ping, a commit, a rollback) to a
+server that is alive at the TCP level but answers nothing, a frozen or hung process. Its kernel
+acknowledges every packet, so neither TCP bound fires; the server enforces nothing; libpq and
+psycopg have no read timeout. The smallest code that holds, on public APIs only:
+
+- a deadline per round trip that shuts down (a duplicate of) the connection's socket, which the
+  driver reports as a lost connection: nothing else wakes a thread waiting in the driver, and a
+  cancel request needs the same server to answer;
+- set where psycopg makes each round trip, in the methods that make them: ``execute`` and
+  ``executemany`` of its ``Cursor`` (statements and the pre-ping), ``commit`` and ``rollback`` of
+  its ``Connection``, each subclassed; the engine connects with them through SQLAlchemy's
+  ``do_connect`` event, documented for making the connection itself. SQLAlchemy's events cannot
+  set it: none precedes the pre-ping, and those of a commit or rollback come before it, none after.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Self
 
+import psycopg
 import sqlalchemy as sa
 
 from ..wiring import DatabaseServer
@@ -27,7 +45,8 @@ from ..wiring import DatabaseServer
 CONNECT_SECONDS = 2  # psycopg's minimum
 STATEMENT_MILLISECONDS = 1000
 LOCK_MILLISECONDS = 500
-# A little above the statement timeout, so that a live server cancels a slow statement itself.
+# A round trip's deadline: a little above the statement timeout, so that a server that answers
+# cancels a slow statement itself and the connection is kept.
 CALL_SECONDS = 1.5
 
 ENGINE_OPTIONS: dict[str, Any] = {
@@ -50,84 +69,87 @@ MIGRATION_OPTIONS: dict[str, Any] = {
 }
 
 
-class Watchdog:
-    """Shuts the socket of a call that outlives its deadline. One thread per process, started on
-    first use, checks the calls in flight ten times a second."""
+class Deadlines:
+    """Shuts down the socket of a round trip that outlives ``seconds``: one thread per process,
+    started with the first round trip (again in a forked worker), looks ten times a second."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self._lock = threading.Lock()
-        self._in_flight: dict[int, tuple[float, int]] = {}
+        self._waiting: dict[socket.socket, float] = {}
         self._thread: threading.Thread | None = None
 
     @contextlib.contextmanager
-    def watching(self, dbapi_connection: Any) -> Iterator[None]:
-        fd = _socket_of(dbapi_connection)
-        token = id(dbapi_connection)
-        with self._lock:
-            self._in_flight[token] = (time.monotonic() + self.seconds, fd)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._watch, name="db-watchdog", daemon=True)
-                self._thread.start()
+    def bounding(self, connection: psycopg.Connection[Any]) -> Iterator[None]:
         try:
+            descriptor = os.dup(connection.fileno())
+        except psycopg.OperationalError:  # closed or lost: the call fails at once, on its own
             yield
-        finally:
+            return
+        # A duplicate: shutting it down ends the connection for the driver too, while closing it
+        # leaves the driver's own descriptor alone.
+        with socket.socket(fileno=descriptor) as duplicate:
             with self._lock:
-                self._in_flight.pop(token, None)
-
-    def bounded(self, call: Callable[..., Any], connection_of: Callable[[Any], Any]) -> Any:
-        @functools.wraps(call)
-        def bounded_call(first: Any, *args: Any, **kwargs: Any) -> Any:
-            with self.watching(connection_of(first)):
-                return call(first, *args, **kwargs)
-
-        return bounded_call
+                self._waiting[duplicate] = time.monotonic() + self.seconds
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(
+                        target=self._watch, name="postgresql-deadlines", daemon=True
+                    )
+                    self._thread.start()
+            try:
+                yield
+            finally:
+                with self._lock:
+                    del self._waiting[duplicate]
 
     def _watch(self) -> None:
         while True:
             time.sleep(0.1)
-            now = time.monotonic()
-            with self._lock:
-                expired = [t for t, (deadline, _) in self._in_flight.items() if deadline < now]
-                sockets = [self._in_flight.pop(token)[1] for token in expired]
-            for fd in sockets:
-                _shut(fd)
+            with self._lock:  # held, so that no duplicate is closed while it is shut down
+                now = time.monotonic()
+                for duplicate, deadline in self._waiting.items():
+                    if deadline < now:
+                        with contextlib.suppress(OSError):  # already shut down, or reset
+                            duplicate.shutdown(socket.SHUT_RDWR)
 
 
-def _socket_of(dbapi_connection: Any) -> int:
-    try:
-        fd: int = dbapi_connection.pgconn.socket
-    except Exception:  # already lost: the call fails at once, there is nothing to shut
-        return -1
-    return fd
+DEADLINES = Deadlines(CALL_SECONDS)
 
 
-def _shut(fd: int) -> None:
-    # On a duplicate of the descriptor: shutting it down ends the connection for the driver too,
-    # which wakes from its wait and reports a lost connection; the driver still owns its own fd.
-    if fd < 0:
-        return
-    with contextlib.suppress(OSError), socket.socket(fileno=os.dup(fd)) as duplicate:
-        duplicate.shutdown(socket.SHUT_RDWR)
+class BoundedCursor(psycopg.Cursor[Any]):
+    """Statements, and the pool's pre-ping, under the deadline."""
+
+    def execute(self, *args: Any, **kwargs: Any) -> Self:
+        with DEADLINES.bounding(self.connection):
+            return super().execute(*args, **kwargs)
+
+    def executemany(self, *args: Any, **kwargs: Any) -> None:
+        with DEADLINES.bounding(self.connection):
+            super().executemany(*args, **kwargs)
+
+
+class BoundedConnection(psycopg.Connection[Any]):
+    """Commits and rollbacks under the deadline; statements through ``BoundedCursor``."""
+
+    def commit(self) -> None:
+        with DEADLINES.bounding(self):
+            super().commit()
+
+    def rollback(self) -> None:
+        with DEADLINES.bounding(self):
+            super().rollback()
 
 
 def bound_waits(engine: sa.Engine) -> None:
-    """Every round trip of the engine's connections (statements, pings, commits, rollbacks)
-    under the watchdog."""
-    watchdog = Watchdog(CALL_SECONDS)
-    dialect = engine.dialect
-    for name in ("do_execute", "do_execute_no_params", "do_executemany"):
-        setattr(dialect, name, watchdog.bounded(getattr(dialect, name), _cursor_connection))
-    for name in ("do_ping", "do_commit", "do_rollback"):
-        setattr(dialect, name, watchdog.bounded(getattr(dialect, name), _itself))
+    """The engine's connections made bounded (``do_connect``: this dialect's connect, which the
+    event may make itself)."""
+    sa.event.listen(engine, "do_connect", _connect_bounded)
 
 
-def _cursor_connection(cursor: Any) -> Any:
-    return cursor.connection
-
-
-def _itself(dbapi_connection: Any) -> Any:
-    return dbapi_connection
+def _connect_bounded(
+    _dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]
+) -> BoundedConnection:
+    return BoundedConnection.connect(*cargs, cursor_factory=BoundedCursor, **cparams)
 
 
 SERVER = DatabaseServer(
