@@ -268,7 +268,7 @@ def package_dir(project: Path, answers: Mapping[str, str]) -> Path:
 TELLTALES: dict[tuple[str, str], list[str]] = {
     ("database", "postgresql"): [r"postgres", r"psycopg", r"\bpg_"],
     ("database", "mariadb"): [r"maria", r"mysql"],
-    ("cache", "redis"): [r"redis", r"cache\.py", r"cache_ttl", r"order_cache"],
+    ("cache", "redis"): [r"redis", r"cache\.py", r"cache_ttl", r"OrderCache"],
     ("message_broker", "rabbitmq"): [
         r"rabbit", r"kombu", r"amqp", r"outbox", r"order\.created(?!\w)", r"broker_url", r"events\.py",
     ],
