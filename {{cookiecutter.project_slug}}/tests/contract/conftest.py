@@ -28,6 +28,7 @@ from tests.contract.pacts.storefront import *
 from tests.contract.stubs.identity import *{% endif %}
 {%- if cookiecutter.upstream_api == "yes" %}
 from tests.contract.stubs.pricing import *{% endif %}
+from tests.support.apps import merged
 from tests.support.contract import LOOPBACK, REPORT, Credentials, pact_dir_from_environment
 
 HYPOTHESIS_HOME = pytest.StashKey[Path]()
@@ -107,10 +108,7 @@ def pact_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def service_config(request: pytest.FixtureRequest) -> dict[str, Any]:
     """The app's settings for the layer: every stub, besides the database."""
-    config: dict[str, Any] = {}
-    for fixture in STUB_SETTINGS.values():
-        config.update(request.getfixturevalue(fixture))
-    return config
+    return merged(request, STUB_SETTINGS.values())
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,7 @@ from tests.fixtures.sqlite import *{% endif %}
 {%- if cookiecutter.upstream_api == "yes" %}
 from tests.fixtures.wiremock import *{% endif %}
 from tests.support.api import Orders
+from tests.support.apps import merged
 from tests.support.readiness import READINESS_TIMEOUT
 
 SETTINGS: dict[str, str] = {
@@ -63,23 +64,17 @@ def configured_dependencies() -> list[str]:
 def service_config(database_url: str, request: pytest.FixtureRequest) -> dict[str, Any]:
     """The service configured for the real dependencies, with short timeouts so that failure
     scenarios cost a fraction of a second."""
-    config: dict[str, Any] = {
+    return {
         "TESTING": True,
-        "LOG_JSON": False,
         "DATABASE_URL": database_url,
         "READINESS_TIMEOUT_SECONDS": READINESS_TIMEOUT,
+        **merged(request, SETTINGS.values()),
     }
-    for fixture in SETTINGS.values():
-        config.update(request.getfixturevalue(fixture))
-    return config
 
 
 @pytest.fixture
 def caller_headers(request: pytest.FixtureRequest) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for fixture in CALLER_HEADERS:
-        headers.update(request.getfixturevalue(fixture))
-    return headers
+    return merged(request, CALLER_HEADERS)
 
 
 @pytest.fixture

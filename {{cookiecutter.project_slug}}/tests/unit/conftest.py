@@ -22,7 +22,7 @@ from pytest_socket import disable_socket
 from {{ cookiecutter.package_name }} import create_app, wiring
 from {{ cookiecutter.package_name }}.db import Base
 from tests.support.api import Orders
-from tests.support.apps import MakeApp, client_sending, engine_of
+from tests.support.apps import MakeApp, client_sending, engine_of, merged
 {%- if cookiecutter.auth == "jwt" %}
 from tests.unit.fakes.auth import *{% endif %}
 {%- if cookiecutter.cache == "redis" %}
@@ -75,10 +75,7 @@ def configured_dependencies() -> list[str]:
 @pytest.fixture
 def service_config(request: pytest.FixtureRequest) -> dict[str, Any]:
     """Every dependency configured, each answered by its fake."""
-    config: dict[str, Any] = {"TESTING": True, "DATABASE_URL": "sqlite://"}
-    for fixture in FAKE_SETTINGS.values():
-        config.update(request.getfixturevalue(fixture))
-    return config
+    return {"TESTING": True, "DATABASE_URL": "sqlite://", **merged(request, FAKE_SETTINGS.values())}
 
 
 @pytest.fixture
@@ -89,9 +86,7 @@ def make_app(
     ``schema=False``. Its instance folder is the test's own; its test clients send the caller's
     headers. What the apps hold is released after the test."""
     apps: list[Flask] = []
-    headers: dict[str, str] = {}
-    for fixture in CALLER_HEADERS:
-        headers.update(request.getfixturevalue(fixture))
+    headers = merged(request, CALLER_HEADERS)
 
     def make(schema: bool = True, **overrides: object) -> Flask:
         app = create_app({**service_config, **overrides}, instance_path=str(tmp_path / "instance"))
