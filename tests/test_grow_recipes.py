@@ -21,7 +21,7 @@ from tests import helpers
 Baked = Callable[[Mapping[str, str]], Path]
 # No answers: cookiecutter's defaults, every dependency in, the bake whose layers say the most.
 DEFAULT: dict[str, str] = {}
-# One run of a layer, red or green, on the default bake: about 10 s each (6 to 17 s measured on two
+# One run of a layer, red or green, on the default bake: about 10 s each (6 to 23 s measured on two
 # cores other runs shared), so a loaded CI runner stays well within. A run past its bound hangs
 # somewhere: Pact's verifier once retried a provider state it could not set up for minutes, past
 # pytest-timeout's reach.
