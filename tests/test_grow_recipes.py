@@ -21,11 +21,11 @@ from tests import helpers
 Baked = Callable[[Mapping[str, str]], Path]
 # No answers: cookiecutter's defaults, every dependency in, the bake whose layers say the most.
 DEFAULT: dict[str, str] = {}
-# One run of a layer, red or green, on the default bake: about 10 s each (6 to 23 s measured on two
-# cores other runs shared), so a loaded CI runner stays well within. A run past its bound hangs
-# somewhere: Pact's verifier once retried a provider state it could not set up for minutes, past
-# pytest-timeout's reach.
-WITHIN_SECONDS = {"unit": 60, "contract": 60}
+# One run of a layer, red or green, on the default bake: about 10 s each on two idle cores, 38 s at
+# the most measured with other suites running on them; the bound is over twice that, so that a
+# loaded CI runner passes. A run past it hangs somewhere: Pact's verifier once retried a provider
+# state it could not set up for minutes, past pytest-timeout's reach.
+WITHIN_SECONDS = {"unit": 90, "contract": 90}
 # A failed test in pytest's short summary (``-rfE``): its file and name, parameters left out.
 FAILED = re.compile(r"^(?:FAILED|ERROR) (?P<test>tests/[^\s\[]+)", re.MULTILINE)
 # (file under the package or the project, text found there, text it becomes); an empty text found
