@@ -58,7 +58,6 @@ PLAN: dict[str, dict[str, list[str]]] = {
     "message_broker": {
         "rabbitmq": [
             "src/{package}/dependencies/events.py",
-            "src/{package}/migrations/versions/0002_outbox.py",
             "tests/unit/fakes/events.py",
             "tests/unit/test_events.py",
             "tests/fixtures/rabbitmq.py",
@@ -96,7 +95,6 @@ PLAN: dict[str, dict[str, list[str]]] = {
     "auth": {
         "jwt": [
             "src/{package}/dependencies/auth.py",
-            "src/{package}/migrations/versions/0004_order_owners.py",
             "identity",
             "tests/support/tokens.py",
             "tests/unit/fakes/auth.py",

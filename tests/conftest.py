@@ -89,3 +89,19 @@ def docker_alone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     loadgroup has broken before: pytest-xdist#1386.)"""
     with FileLock(tmp_path_factory.getbasetemp().parent / "docker-layer.lock"):
         yield
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """What tests recorded with ``record_property`` (the growth recipes' time per step and layer),
+    one line each at the end of the run: from every process, where a print would be lost."""
+    lines = [
+        f"{report.nodeid} {name}: {value}"
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in report.user_properties
+    ]
+    if lines:
+        terminalreporter.write_sep("-", "recorded by the tests")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -34,10 +34,7 @@ MODULES = {
     ("database", "postgresql"): ["dependencies/postgresql.py"],
     ("database", "mariadb"): ["dependencies/mariadb.py"],
     ("cache", "redis"): ["dependencies/cache.py"],
-    ("message_broker", "rabbitmq"): [
-        "dependencies/events.py",
-        "migrations/versions/0002_outbox.py",
-    ],
+    ("message_broker", "rabbitmq"): ["dependencies/events.py"],
     ("upstream_api", "yes"): ["dependencies/pricing.py"],
     ("upstream_api", "no"): ["dependencies/price_in_request.py"],
 }

@@ -302,9 +302,8 @@ def test_unchosen_paths_all_out(post: ModuleType) -> None:
     unchosen = set(post.unchosen_paths(answers, post.PLAN))
     assert {"src/shop/dependencies/cache.py", "src/shop/dependencies/events.py",
             "src/shop/dependencies/pricing.py", "src/shop/dependencies/postgresql.py",
-            "src/shop/migrations/versions/0002_outbox.py", "tests/fixtures/postgresql.py",
-            "tests/fixtures/mariadb.py", "tests/integration/test_database_server.py",
-            "tests/wiremock"} <= unchosen  # fmt: skip
+            "tests/fixtures/postgresql.py", "tests/fixtures/mariadb.py",
+            "tests/integration/test_database_server.py", "tests/wiremock"} <= unchosen  # fmt: skip
     assert not {"tests/fixtures/sqlite.py", "src/shop/dependencies/price_in_request.py"} & unchosen
     assert not any("{package}" in path for path in unchosen)
 

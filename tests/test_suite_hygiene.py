@@ -75,9 +75,9 @@ def test_a_new_migration_is_numbered_after_the_head_and_lint_clean(
     assert ran.returncode == 0, ran.output
     versions = sorted(path.name for path in (package / "migrations" / "versions").glob("*.py"))
     new = package / "migrations" / "versions" / versions[-1]
-    assert versions[-1] == "0004_add_a_note.py", versions
+    assert versions[-1] == "0002_add_a_note.py", versions
     text = new.read_text(encoding="utf-8")
-    assert re.search(r'^down_revision = "0003"$', text, re.MULTILINE), text
+    assert re.search(r'^down_revision = "0001"$', text, re.MULTILINE), text
     assert 'add_column(sa.Column("note"' in text, text
     for command in (
         ["check", "--no-cache", str(new)],

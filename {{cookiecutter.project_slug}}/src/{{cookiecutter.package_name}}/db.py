@@ -217,7 +217,7 @@ def _close_session(_exc: BaseException | None) -> None:
 def alembic_config(connection: sa.Connection) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    # New revisions are named as the others (0004_add_a_note.py); migrations/env.py numbers them.
+    # New revisions are named like the first (0002_add_a_note.py); migrations/env.py numbers them.
     config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
     config.set_main_option("revision_environment", "true")
     config.attributes["connection"] = connection

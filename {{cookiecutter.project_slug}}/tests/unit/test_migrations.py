@@ -1,5 +1,6 @@
 """The migrations read as Alembic users expect: numbered files in one chain, each naming the
-revision before it as a literal, so that a new revision (``flask db revision``) follows the head."""
+revision before it as a literal, so that a new revision (``flask db revision``) follows the head;
+and the first one makes its tables on an empty database only."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
+from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from {{ cookiecutter.package_name }} import db
+from tests.support.apps import MakeApp, engine_of
 
 VERSIONS = db.MIGRATIONS / "versions"
 NUMBERED = re.compile(r"^(\d{4})_[a-z0-9_]+\.py$")
@@ -43,3 +48,17 @@ def test_the_chain_has_one_head_the_highest_number() -> None:
     script = ScriptDirectory(str(db.MIGRATIONS))
 
     assert script.get_heads() == [max(path.name[:4] for path in VERSIONS.glob("*.py"))]
+
+
+def test_a_table_already_there_fails_the_upgrade_instead_of_being_taken_as_made(
+    make_app: MakeApp,
+) -> None:
+    engine = engine_of(make_app(schema=False))
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE orders (id INTEGER PRIMARY KEY)"))
+
+    with pytest.raises(sa.exc.OperationalError, match="table orders already exists"):
+        db.upgrade(engine)
+
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() is None

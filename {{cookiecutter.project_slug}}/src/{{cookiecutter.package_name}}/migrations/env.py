@@ -26,7 +26,7 @@ if connection is None:
 def numbered(
     migration: MigrationContext, _revision: Any, directives: Iterable[ops.MigrationScript]
 ) -> None:
-    """A new revision takes the next number after the head (0004 after 0003), as the others do."""
+    """A new revision takes the next number after the head (0002 after 0001)."""
     head = ScriptDirectory.from_config(context.config).get_current_head()
     for script in directives:
         script.rev_id = f"{int(head or 0) + 1:04d}"
