@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import shutil
 from collections.abc import Iterator
@@ -16,6 +17,9 @@ import click
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from filelock import FileLock
 from flask import Flask, Response, current_app, g
 from sqlalchemy.engine import Dialect
@@ -114,6 +118,10 @@ class ExactString(sa.TypeDecorator[str]):
         return dialect.type_descriptor(sa.String(self.length))
 
 
+class SchemaBehind(RuntimeError):
+    """The database's schema is older than this code: not ready until ``flask db upgrade``."""
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.engine = sa.create_engine(url, pool_pre_ping=True, **_engine_options(url))
@@ -128,7 +136,10 @@ class Database:
     def check(self, _bound: float) -> str | None:
         # Bounded by the engine's own options: a server's connect, statement and pool timeouts.
         with self.engine.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
+            current = MigrationContext.configure(connection).get_current_heads()
+        behind = schema_behind(current)
+        if behind:
+            raise SchemaBehind(behind)
         return "embedded" if self.engine.dialect.name == "sqlite" else None
 
     def close(self) -> None:
@@ -214,7 +225,30 @@ def _close_session(_exc: BaseException | None) -> None:
         current.close()
 
 
-def alembic_config(connection: sa.Connection) -> Config:
+def schema_behind(current: tuple[str, ...]) -> str | None:
+    """Why a schema at ``current`` (its Alembic heads) is older than this code needs, if it is.
+    A revision this code does not know is a newer one (migrated ahead of a rolling update, whose
+    changes keep the running code working): this code is not behind it."""
+    script = _migrations()
+    head = script.get_current_head()
+    if head in current:
+        return None
+    if not current:
+        return f"the database has no schema; this code needs revision {head} (flask db upgrade)"
+    for revision in current:
+        try:
+            script.get_revision(revision)
+        except CommandError:
+            return None
+    return f"the schema is at {', '.join(current)}; this code needs {head} (flask db upgrade)"
+
+
+@functools.cache
+def _migrations() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def alembic_config(connection: sa.Connection | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     # New revisions are named like the first (0002_add_a_note.py); migrations/env.py numbers them.
@@ -251,6 +285,13 @@ def write_revision(connection: sa.Connection, message: str, autogenerate: bool) 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), revision)
+
+
+def stamp(engine: sa.Engine, revision: str = "head") -> None:
+    """Records ``revision`` as the schema's without running a migration: for a schema made
+    otherwise (the unit tests' ``create_all``)."""
+    with engine.begin() as connection:
+        command.stamp(alembic_config(connection), revision)
 
 
 def downgrade(engine: sa.Engine, revision: str) -> None:

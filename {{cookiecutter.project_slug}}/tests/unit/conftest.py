@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from pytest_socket import disable_socket
 
-from {{ cookiecutter.package_name }} import create_app, wiring
+from {{ cookiecutter.package_name }} import create_app, db, wiring
 from {{ cookiecutter.package_name }}.db import Base
 from tests.support.api import Orders
 from tests.support.apps import MakeApp, client_sending, engine_of, merged
@@ -94,6 +94,7 @@ def make_app(
         apps.append(app)
         if schema:
             Base.metadata.create_all(engine_of(app), checkfirst=False)
+            db.stamp(engine_of(app))
         return app
 
     yield make

@@ -1,4 +1,5 @@
-"""Column types that mean the same on every backend, and migrations that make what the models say."""
+"""Column types that mean the same on every backend, migrations that make what the models say, and
+readiness that waits for them."""
 
 from __future__ import annotations
 
@@ -128,6 +129,34 @@ def test_migrations_downgrade_to_nothing_and_upgrade_again(make_app: MakeApp) ->
 
     assert emptied == {"alembic_version"}
     assert _drift(engine) == []
+
+
+def test_a_database_without_the_schema_is_not_ready_until_migrated(
+    make_app: MakeApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(schema=False)
+
+    unmigrated = app.test_client().get("/readyz")
+    db.upgrade(engine_of(app))
+    migrated = app.test_client().get("/readyz")
+
+    assert unmigrated.status_code == 503, unmigrated.get_json()
+    assert unmigrated.get_json()["checks"]["database"] == "failing"
+    assert "this code needs revision" in caplog.text
+    assert "flask db upgrade" in caplog.text
+    assert migrated.status_code == 200, migrated.get_json()
+
+
+def test_a_schema_newer_than_the_code_is_ready(make_app: MakeApp) -> None:
+    # Migrated ahead of a rolling update: the running code works with the newer schema.
+    app = make_app()
+    with engine_of(app).begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = 'a_newer_one'"))
+
+    answer = app.test_client().get("/readyz")
+
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["checks"]["database"] == "embedded"
 
 
 def test_db_upgrade_command_makes_the_schema(make_app: MakeApp) -> None:
