@@ -96,6 +96,66 @@ STATUS_APPLIED: Edit = (
 )
 
 
+HISTORY_TEST: Edit = (
+    "tests/unit/test_orders.py",
+    "",
+    "\n\ndef test_an_orders_history_lists_its_changes(orders: Orders, client: FlaskClient) -> None:\n"
+    "    order_id = orders.created_id()\n"
+    "    orders.cancel(order_id)\n"
+    "\n"
+    '    history = client.get(f"/orders/{order_id}/history")\n'
+    "\n"
+    "    assert history.status_code == 200, history.get_data(as_text=True)\n"
+    '    assert [change["status"] for change in history.get_json()] == ["created", "cancelled"]\n',
+)
+HISTORY_ROUTE: Edit = (
+    "{package}/orders.py",
+    "",
+    '\n\n@bp.get("/<int:order_id>/history")\n'
+    "def get_order_history(order_id: int) -> Response:\n"
+    '    return jsonify(_existing_order(order_id).to_dict()["history"])\n',
+)
+HISTORY_CALLERS: Edit = (
+    "{package}/orders.py",
+    '@bp.get("/<int:order_id>/history")\n',
+    '@bp.get("/<int:order_id>/history")\n@requires(READ)\n',
+)
+HISTORY_DOCUMENTED: Edit = (
+    "{package}/openapi.py",
+    '        "/orders/{order_id}/cancel": {\n',
+    '        "/orders/{order_id}/history": {\n'
+    '            "get": {\n'
+    '                "operationId": "getOrderHistory",\n'
+    '                "summary": "Read an order\'s changes of status, oldest first",\n'
+    '                "parameters": [ORDER_ID],\n'
+    '                "responses": {\n'
+    '                    "200": {\n'
+    '                        "description": "Its changes",\n'
+    '                        "content": {\n'
+    '                            "application/json": {\n'
+    '                                "schema": {\n'
+    '                                    "type": "array",\n'
+    '                                    "items": {"$ref": REF.format(model="StatusChangeOut")},\n'
+    "                                }\n"
+    "                            }\n"
+    "                        },\n"
+    "                    },\n"
+    '                    "404": problem("No such order"),\n'
+    '                    "503": problem(DATABASE_DOWN),\n'
+    "                },\n"
+    "            },\n"
+    "        },\n"
+    '        "/orders/{order_id}/cancel": {\n',
+)
+
+HISTORY_NAMED: Edit = (
+    "tests/unit/test_openapi.py",
+    '    ("post", "/orders/{order_id}/cancel"): "cancelOrder",\n',
+    '    ("post", "/orders/{order_id}/cancel"): "cancelOrder",\n'
+    '    ("get", "/orders/{order_id}/history"): "getOrderHistory",\n',
+)
+
+
 def failed_tests(output: str) -> set[str]:
     return set(FAILED.findall(output))
 
@@ -236,3 +296,38 @@ def test_a_query_parameter_is_red_until_accepted_and_applied(bake: Bake) -> None
 
     bake.edit(STATUS_APPLIED)
     bake.assert_complete("query parameter 3, applied")
+
+
+HISTORY_READ = ["tests/unit/test_orders.py::test_an_orders_history_lists_its_changes"]
+UNDOCUMENTED = [
+    "tests/unit/test_openapi.py::test_document_lists_every_route_with_its_methods_and_nothing_else",
+    "tests/unit/test_openapi.py::test_every_operation_on_orders_documents_a_database_outage",
+]
+
+
+def test_an_endpoint_is_red_until_it_says_who_may_call_it_and_is_documented(bake: Bake) -> None:
+    bake.edit(HISTORY_TEST)
+    bake.assert_layers("endpoint 1, a test", unit=HISTORY_READ, says="assert 404 == 200")
+
+    bake.edit(HISTORY_ROUTE)
+    bake.assert_layers(
+        "endpoint 2, its route",
+        unit=[
+            *HISTORY_READ,
+            *UNDOCUMENTED,
+            "tests/unit/test_openapi.py::test_every_view_says_who_may_call_it",
+        ],
+        says="assert 403 == 200",
+    )
+
+    bake.edit(HISTORY_CALLERS)
+    bake.assert_layers("endpoint 3, who may call it", unit=UNDOCUMENTED)
+
+    bake.edit(HISTORY_DOCUMENTED)
+    bake.assert_layers(
+        "endpoint 4, documented",
+        unit=["tests/unit/test_openapi.py::test_operation_ids_are_the_names_clients_generate_from"],
+    )
+
+    bake.edit(HISTORY_NAMED)
+    bake.assert_complete("endpoint 5, its operation id kept")
