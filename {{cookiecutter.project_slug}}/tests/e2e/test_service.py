@@ -41,7 +41,7 @@ def test_a_restart_while_taking_orders_loses_none_acknowledged(
     with load(service, "app restarted") as done:
         time.sleep(0.5)
         stack.container(APP).restart(timeout=10)
-        stack.start(APP)  # once healthy
+        stack.start(APP)  # returns once it is healthy again
 
     assert not [a for a in done.all() if a.status >= 500], done.summary()
     assert_each_accepted_order_stored_once(done, database_query)
