@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.client import Service, assert_readiness
-from tests.e2e.outages import fault
 from tests.e2e.stack import Stack
 
 CACHE = "redis"
@@ -22,7 +21,7 @@ def test_without_the_cache_reads_come_from_the_database_quickly(
 ) -> None:
     order = service.create().body
 
-    with fault(stack, CACHE, kind):
+    with stack.fault(CACHE, kind):
         reads = [service.get(f"/orders/{order['id']}") for _ in range(3)]
         ready = service.get("/readyz")
 

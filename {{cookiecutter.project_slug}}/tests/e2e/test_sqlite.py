@@ -11,7 +11,9 @@ def test_a_recreated_service_keeps_its_orders(stack: Stack, service: Service) ->
     created = service.create(key="e2e-kept-on-the-volume")
     assert created.status == 201, created
 
-    stack.recreate(APP)
+    # A new container, as a new release gets: its volumes kept.
+    ran = stack.cli("up", "--wait", "--no-deps", "--force-recreate", APP)
+    assert ran.returncode == 0, ran.stderr
 
     assert service.wait_ready().status == 200
     read = service.get(f"/orders/{created.body['id']}")

@@ -16,14 +16,6 @@ def database_service() -> str:
 
 @pytest.fixture(scope="session")
 def database_query(stack: Stack) -> Query:
-    """Rows of a query, each a list of its columns as text."""
-
-    password = stack.environment(SERVICE)["MARIADB_PASSWORD"]
-
-    def query(sql: str) -> list[list[str]]:
-        out = stack.exec(
-            SERVICE, "mariadb", "-uorders", f"-p{password}", "orders", "-N", "-B", "-e", sql
-        )
-        return [line.split("\t") for line in out.splitlines() if line]
-
-    return query
+    password = stack.config["services"][SERVICE]["environment"]["MARIADB_PASSWORD"]
+    client = ["mariadb", "-uorders", f"-p{password}", "orders", "-N", "-B", "-e"]
+    return lambda sql: stack.rows(SERVICE, *client, sql)

@@ -16,12 +16,5 @@ def database_service() -> str:
 
 @pytest.fixture(scope="session")
 def database_query(stack: Stack) -> Query:
-    """Rows of a query, each a list of its columns as text."""
-
-    def query(sql: str) -> list[list[str]]:
-        out = stack.exec(
-            SERVICE, "psql", "-U", "orders", "-d", "orders", "-At", "-F", "\t", "-c", sql
-        )
-        return [line.split("\t") for line in out.splitlines() if line]
-
-    return query
+    psql = ["psql", "-U", "orders", "-d", "orders", "-At", "-F", "\t", "-c"]
+    return lambda sql: stack.rows(SERVICE, *psql, sql)

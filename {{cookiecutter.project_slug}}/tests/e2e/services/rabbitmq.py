@@ -1,27 +1,21 @@
-"""RabbitMQ in the stack: its AMQP port published for the tests, and a queue of each test's own
-bound to the service's exchange for every ``order.*`` event; the relay polls often.
-
-The queue is durable and not exclusive, so that it outlives a broker restarted by a scenario; each
-read opens a connection of its own for the same reason.
-"""
+"""RabbitMQ in the stack: its AMQP port published, and a queue of each test's own bound to the
+service's exchange for every ``order.*`` event; the relay polls often."""
 
 from __future__ import annotations
 
 import contextlib
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from kombu import Connection, Exchange, Queue
 
-from tests.e2e.stack import Stack, loopback_port
+from tests.e2e.stack import Stack, free_ports
 from tests.support import docker
 
 SERVICE = "rabbitmq"
 AMQP_PORT = 5672
-EXCHANGE = Exchange("orders", type="topic", durable=True)
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +23,7 @@ def rabbitmq_override() -> dict[str, Any]:
     return {
         "services": {
             SERVICE: {
-                "ports": [f"{docker.publish_address()}:{loopback_port()}:{AMQP_PORT}"],
+                "ports": [f"{docker.publish_address()}:{free_ports(1)[0]}:{AMQP_PORT}"],
                 # Checked every second: the stack's start and each restart wait on this check.
                 "healthcheck": {"interval": "1s"},
             },
@@ -44,28 +38,28 @@ def rabbitmq_override() -> dict[str, Any]:
 
 
 class EventQueue:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.queue = Queue(
-            f"e2e-{uuid.uuid4().hex}", exchange=EXCHANGE, routing_key="order.*", durable=True
-        )
-        with self._connection() as connection:
-            EXCHANGE(connection.default_channel).declare()
-            self.queue(connection.default_channel).declare()
+    """Durable, and read on a connection of its own each time, so that it outlives a broker that a
+    scenario restarts."""
 
-    def _connection(self) -> Connection:
-        """A connection, waiting for a broker a scenario has just started again."""
-        connection = Connection(self.url, connect_timeout=5)
-        connection.ensure_connection(
-            max_retries=100, interval_start=0.2, interval_step=0, interval_max=0.2, timeout=30
-        )
-        return connection
+    def __init__(self, url: str) -> None:
+        self.url, name = url, f"e2e-{uuid.uuid4().hex}"
+        exchange = Exchange("orders", type="topic", durable=True)
+        # Unused for two minutes (longer than any test runs), it is deleted by the broker.
+        self.queue = Queue(name, exchange, "order.*", durable=True, expires=120)
+        with self.connection() as connection:
+            self.queue(connection).declare()
+
+    def connection(self) -> Connection:
+        """Connected, once the broker accepts connections (a scenario may have just started it)."""
+        broker = Connection(self.url, connect_timeout=5)
+        broker.ensure_connection(max_retries=100, interval_start=0.2, interval_step=0, timeout=30)
+        return broker
 
     def drain(self) -> list[Any]:
-        """Every message waiting now, consumed (pushed to a consumer: one round trip per message,
-        as ``basic_get`` would take, is too slow for a backlog)."""
+        """Every message waiting now, consumed (pushed to a consumer: a backlog read one round trip
+        per message, as ``basic_get`` reads it, takes too long)."""
         received: list[Any] = []
-        with self._connection() as connection:
+        with self.connection() as connection:
             consumer = connection.Consumer(self.queue, on_message=received.append, no_ack=True)
             with consumer, contextlib.suppress(TimeoutError):
                 while True:
@@ -73,39 +67,24 @@ class EventQueue:
         return received
 
     def take(self, count: int, timeout: float) -> list[Any]:
-        """Waits up to ``timeout`` for ``count`` messages; returns all that came (then a short
-        while longer, to see a duplicate)."""
-        received: list[Any] = []
+        """Waits up to ``timeout`` for ``count`` messages; all that came, and any duplicate that
+        comes a short while later."""
+        received = self.drain()
         deadline = time.monotonic() + timeout
         while len(received) < count and time.monotonic() < deadline:
             received += self.drain()
-            if len(received) < count:
-                time.sleep(0.05)
         time.sleep(0.3)
         return received + self.drain()
 
     def waiting(self) -> int:
         """How many messages wait in the queue now (none consumed)."""
-        with self._connection() as connection:
-            declared = self.queue(connection.default_channel).queue_declare(passive=True)
-        count: int = declared.message_count
-        return count
-
-    def wait_accepting(self) -> None:
-        """Returns once the broker accepts connections (its health check passes earlier)."""
-        with self._connection():
-            pass
-
-    def delete(self) -> None:
-        with contextlib.suppress(Exception), self._connection() as connection:
-            self.queue(connection.default_channel).delete()
+        with self.connection() as connection:
+            return int(self.queue(connection).queue_declare(passive=True).message_count)
 
 
 @pytest.fixture
-def event_queue(stack: Stack) -> Iterator[EventQueue]:
-    broker = stack.environment(SERVICE)
+def event_queue(stack: Stack) -> EventQueue:
+    broker = stack.config["services"][SERVICE]["environment"]
     user, password = broker["RABBITMQ_DEFAULT_USER"], broker["RABBITMQ_DEFAULT_PASS"]
     host, port = docker.engine_host(), stack.port(SERVICE, AMQP_PORT)
-    events = EventQueue(f"amqp://{user}:{password}@{host}:{port}//")
-    yield events
-    events.delete()
+    return EventQueue(f"amqp://{user}:{password}@{host}:{port}//")

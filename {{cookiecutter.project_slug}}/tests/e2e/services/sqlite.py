@@ -16,11 +16,5 @@ READ = (
 
 @pytest.fixture(scope="session")
 def database_query(stack: Stack) -> Query:
-    """Rows of a query, each a list of its columns as text."""
-    path = stack.environment(APP)["FLASK_DATABASE_URL"].removeprefix("sqlite:///")
-
-    def query(sql: str) -> list[list[str]]:
-        out = stack.exec(APP, "python", "-c", READ, path, sql)
-        return [line.split("\t") for line in out.splitlines() if line]
-
-    return query
+    url = stack.config["services"][APP]["environment"]["FLASK_DATABASE_URL"]
+    return lambda sql: stack.rows(APP, "python", "-c", READ, url.removeprefix("sqlite:///"), sql)

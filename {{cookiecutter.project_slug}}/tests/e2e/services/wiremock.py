@@ -1,17 +1,16 @@
-"""The virtual pricing upstream (WireMock) in the stack: its admin API published for the tests,
-through which a scenario makes it slow, hung or failing; the service's client gets short timeouts
-and a circuit that closes again quickly."""
+"""The virtual pricing upstream (WireMock) in the stack: its admin API published, through which a
+scenario makes it slow, hung or failing; the service's client gets short timeouts and a circuit
+that closes again quickly."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
-from tests.e2e.stack import APP, Stack, loopback_port
+from tests.e2e.stack import APP, Stack, free_ports
 from tests.support import docker
 
 SERVICE = "pricing"
@@ -26,7 +25,7 @@ def wiremock_override() -> dict[str, Any]:
     return {
         "services": {
             SERVICE: {
-                "ports": [f"{docker.publish_address()}:{loopback_port()}:{PORT}"],
+                "ports": [f"{docker.publish_address()}:{free_ports(1)[0]}:{PORT}"],
                 # A delayed answer holds none of WireMock's request threads while it waits: a
                 # scenario's slow or hung answers (tens at once) neither queue each other nor
                 # outlast the scenario in the threads the next one needs.
@@ -48,35 +47,23 @@ class Pricing:
     """WireMock's admin API: stubs that win over the project's mappings, and a reset to them."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
+        self.admin = f"{url}/__admin"
 
-    def _post(self, path: str, body: Any = None) -> None:
-        request = urllib.request.Request(  # noqa: S310 - loopback
-            self.url + path,
-            data=json.dumps(body or {}).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=5):  # noqa: S310
-            pass
+    def answer(self, request: dict[str, Any], response: dict[str, Any]) -> None:
+        mapping = {"priority": 1, "request": request, "response": response}
+        requests.post(f"{self.admin}/mappings", json=mapping, timeout=5).raise_for_status()
 
     def answer_every_price(self, response: dict[str, Any]) -> None:
-        self._answer({"method": "GET", "urlPathPattern": "/prices/.*"}, response)
-
-    def answer_health(self, response: dict[str, Any]) -> None:
-        self._answer({"method": "GET", "url": "/health"}, response)
+        self.answer({"method": "GET", "urlPathPattern": "/prices/.*"}, response)
 
     def hang(self, seconds: float) -> None:
         """Every price and its health check answered only after ``seconds``: a hung upstream."""
         delayed = {"status": 200, "fixedDelayMilliseconds": int(seconds * 1000)}
         self.answer_every_price(delayed)
-        self.answer_health(delayed)
-
-    def _answer(self, request: dict[str, Any], response: dict[str, Any]) -> None:
-        self._post("/__admin/mappings", {"priority": 1, "request": request, "response": response})
+        self.answer({"method": "GET", "url": "/health"}, delayed)
 
     def reset(self) -> None:
-        self._post("/__admin/mappings/reset")
+        requests.post(f"{self.admin}/mappings/reset", timeout=5).raise_for_status()
 
 
 @pytest.fixture
