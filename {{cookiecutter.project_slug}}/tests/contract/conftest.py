@@ -28,8 +28,8 @@ from tests.contract.pacts.storefront import *
 from tests.contract.stubs.identity import *{% endif %}
 {%- if cookiecutter.upstream_api == "yes" %}
 from tests.contract.stubs.pricing import *{% endif %}
-from tests.support.apps import merged
 from tests.support.contract import LOOPBACK, REPORT, Credentials, pact_dir_from_environment
+from tests.support.fixtures import merged
 
 HYPOTHESIS_HOME = pytest.StashKey[Path]()
 STUB_SETTINGS: dict[str, str] = {

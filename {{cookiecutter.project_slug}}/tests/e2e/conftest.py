@@ -4,7 +4,7 @@ what reached it, a database query only to prove what was stored). Nothing here i
 service.
 
 The stack starts once per session (``stack.running``); each dependency's module in ``services/``
-(listed in ``pytest_plugins``) says how to reach it, and its override (``OVERRIDES``) shortens its
+(imported below) says how to reach it, and its override (``OVERRIDES``) shortens its
 timeouts. Without a Docker engine every test skips with one reason (``REQUIRE_DOCKER=1`` makes
 that a failure).
 """
@@ -17,24 +17,22 @@ from typing import Any
 import pytest
 
 from tests.e2e.client import LOADS, Service
+{%- if cookiecutter.auth == "jwt" %}
+from tests.e2e.services.identity import *{% endif %}
+{%- if cookiecutter.database == "mariadb" %}
+from tests.e2e.services.mariadb import *{% endif %}
+{%- if cookiecutter.database == "postgresql" %}
+from tests.e2e.services.postgresql import *{% endif %}
+{%- if cookiecutter.database == "sqlite" %}
+from tests.e2e.services.sqlite import *{% endif %}
+{%- if cookiecutter.message_broker == "rabbitmq" %}
+from tests.e2e.services.rabbitmq import *{% endif %}
+{%- if cookiecutter.upstream_api == "yes" %}
+from tests.e2e.services.wiremock import *{% endif %}
 from tests.e2e.stack import Override, Stack, running
+from tests.fixtures.docker import *
+from tests.support.fixtures import merged
 
-pytest_plugins: list[str] = [
-    "tests.fixtures.docker",
-    # how to reach each dependency, one module each
-    {%- if cookiecutter.auth == "jwt" %}
-    "tests.e2e.services.identity",{% endif %}
-    {%- if cookiecutter.database == "mariadb" %}
-    "tests.e2e.services.mariadb",{% endif %}
-    {%- if cookiecutter.database == "postgresql" %}
-    "tests.e2e.services.postgresql",{% endif %}
-    {%- if cookiecutter.database == "sqlite" %}
-    "tests.e2e.services.sqlite",{% endif %}
-    {%- if cookiecutter.message_broker == "rabbitmq" %}
-    "tests.e2e.services.rabbitmq",{% endif %}
-    {%- if cookiecutter.upstream_api == "yes" %}
-    "tests.e2e.services.wiremock",{% endif %}
-]
 OVERRIDES: list[str] = [
     # the fixtures of each dependency's part of the compose override
     {%- if cookiecutter.auth == "jwt" %}
@@ -64,10 +62,7 @@ def stack(
 
 @pytest.fixture(scope="session")
 def service(stack: Stack, request: pytest.FixtureRequest) -> Service:
-    headers: dict[str, str] = {}
-    for fixture in CALLER_HEADERS:
-        headers.update(request.getfixturevalue(fixture))
-    return Service(stack.urls, headers)
+    return Service(stack.urls, merged(request, CALLER_HEADERS))
 
 
 @pytest.fixture(autouse=True)

@@ -30,7 +30,7 @@ from tests.fixtures.sqlite import *{% endif %}
 {%- if cookiecutter.upstream_api == "yes" %}
 from tests.fixtures.wiremock import *{% endif %}
 from tests.support.api import Orders
-from tests.support.apps import merged
+from tests.support.fixtures import merged
 from tests.support.readiness import READINESS_TIMEOUT
 
 SETTINGS: dict[str, str] = {

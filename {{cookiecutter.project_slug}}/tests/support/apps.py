@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -76,11 +76,3 @@ def assert_invalid_field(app: Flask, client: FlaskClient, body: dict[str, Any], 
     problem = assert_problem(response, 422)
     assert field in [error["field"] for error in problem["errors"]]
     assert count_rows(app, "orders") == 0
-
-
-def merged(request: pytest.FixtureRequest, fixtures: Iterable[str]) -> dict[str, Any]:
-    """What the named fixtures give (settings, headers: one dict each), merged in order."""
-    found: dict[str, Any] = {}
-    for fixture in fixtures:
-        found.update(request.getfixturevalue(fixture))
-    return found

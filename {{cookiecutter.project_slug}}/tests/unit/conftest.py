@@ -22,7 +22,8 @@ from pytest_socket import disable_socket
 from {{ cookiecutter.package_name }} import create_app, db, wiring
 from {{ cookiecutter.package_name }}.db import Base
 from tests.support.api import Orders
-from tests.support.apps import MakeApp, client_sending, engine_of, merged
+from tests.support.apps import MakeApp, client_sending, engine_of
+from tests.support.fixtures import merged
 {%- if cookiecutter.auth == "jwt" %}
 from tests.unit.fakes.auth import *{% endif %}
 {%- if cookiecutter.cache == "redis" %}

@@ -12,6 +12,9 @@ import pytest
 from tests.e2e.stack import APP, Stack
 from tests.support.tokens import bearer
 
+# The fixtures, which the layer's conftest imports (``import *``).
+__all__ = ["e2e_identity_headers", "identity_override"]
+
 SERVICE = "identity"
 # The one-off service that holds the stack's development key, and signs with it.
 KEY_SERVICE = "identity-key"

@@ -6,6 +6,9 @@ import pytest
 
 from tests.e2e.stack import Query, Stack
 
+# The fixtures, which the layer's conftest imports (``import *``).
+__all__ = ["database_query", "database_service"]
+
 SERVICE = "postgres"
 
 

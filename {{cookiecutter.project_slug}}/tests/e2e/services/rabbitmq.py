@@ -14,6 +14,9 @@ from kombu import Connection, Exchange, Queue
 from tests.e2e.stack import Stack, free_ports
 from tests.support import docker
 
+# The fixtures, which the layer's conftest imports (``import *``).
+__all__ = ["event_queue", "rabbitmq_override"]
+
 SERVICE = "rabbitmq"
 AMQP_PORT = 5672
 

@@ -7,6 +7,9 @@ import pytest
 
 from tests.e2e.stack import APP, Query, Stack
 
+# The fixtures, which the layer's conftest imports (``import *``).
+__all__ = ["database_query"]
+
 READ = (
     "import sqlite3, sys; "
     "rows = sqlite3.connect(sys.argv[1], timeout=5).execute(sys.argv[2]).fetchall(); "

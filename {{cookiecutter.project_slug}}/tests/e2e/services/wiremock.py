@@ -13,6 +13,9 @@ import requests
 from tests.e2e.stack import APP, Stack, free_ports
 from tests.support import docker
 
+# The fixtures, which the layer's conftest imports (``import *``).
+__all__ = ["pricing", "wiremock_override"]
+
 SERVICE = "pricing"
 PORT = 8080
 READ_TIMEOUT = 0.5
