@@ -4,7 +4,7 @@ The wiring is the plan below: for each option, the files and folders that belong
 kept whole when it was chosen and removed whole otherwise. A path owned by several answers (a
 server database's tests, a folder two dependencies share) stays if any of them was chosen. The shared files name the dependencies
 that remain in short lists, one line each, rendered with the answers: the app factory's
-``DEPENDENCIES``, the database servers, each test layer's ``pytest_plugins`` and settings, and the
+``DEPENDENCIES``, the database servers, each test layer's fixture modules and settings, and the
 files a format leaves no other way (compose.yaml, pyproject.toml, tox.ini, the README). No
 network, no ``git init``: the next steps are printed.
 """
