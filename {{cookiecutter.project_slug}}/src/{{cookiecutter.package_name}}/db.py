@@ -146,7 +146,7 @@ class Database:
         self.engine.dispose()
 
 
-DATABASE: wiring.Extension[Database] = wiring.Extension("{{ cookiecutter.package_name }}.database")
+DATABASE: wiring.Extension[Database] = wiring.Extension(__name__)
 
 
 def _engine_options(url: str) -> dict[str, Any]:

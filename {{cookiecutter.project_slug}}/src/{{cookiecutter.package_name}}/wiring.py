@@ -184,7 +184,7 @@ class Wiring:
             hook(session, order, change)
 
 
-WIRING: Extension[Wiring] = Extension("{{ cookiecutter.package_name }}")
+WIRING: Extension[Wiring] = Extension(__name__)
 
 
 def init_app(app: Flask) -> None:

@@ -23,14 +23,14 @@ from tests.e2e.services.identity import *{% endif %}
 from tests.e2e.services.mariadb import *{% endif %}
 {%- if cookiecutter.database == "postgresql" %}
 from tests.e2e.services.postgresql import *{% endif %}
-{%- if cookiecutter.database == "sqlite" %}
-from tests.e2e.services.sqlite import *{% endif %}
 {%- if cookiecutter.message_broker == "rabbitmq" %}
 from tests.e2e.services.rabbitmq import *{% endif %}
+{%- if cookiecutter.database == "sqlite" %}
+from tests.e2e.services.sqlite import *{% endif %}
 {%- if cookiecutter.upstream_api == "yes" %}
 from tests.e2e.services.wiremock import *{% endif %}
 from tests.e2e.stack import Override, Stack, running
-from tests.fixtures.docker import *
+from tests.fixtures.docker import docker_engine, pytest_collection_modifyitems
 from tests.support.fixtures import merged
 
 OVERRIDES: list[str] = [

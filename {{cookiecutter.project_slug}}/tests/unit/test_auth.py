@@ -25,7 +25,12 @@ from flask.testing import FlaskClient
 from {{ cookiecutter.package_name }} import create_app
 from {{ cookiecutter.package_name }}.access import READ, WRITE
 from {{ cookiecutter.package_name }}.config import MissingSetting
-from {{ cookiecutter.package_name }}.dependencies.auth import MAX_JWKS_BYTES, REALM, KeySet, fetch_jwks
+from {{ cookiecutter.package_name }}.dependencies.auth import (
+    MAX_JWKS_BYTES,
+    REALM,
+    KeySet,
+    fetch_jwks,
+)
 from {{ cookiecutter.package_name }}.openapi import document
 from tests.support.api import Orders, order_body
 from tests.support.apps import MakeApp, assert_degraded, count_rows, each_unset_value

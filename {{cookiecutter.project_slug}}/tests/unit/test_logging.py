@@ -130,13 +130,13 @@ def test_development_logs_are_text_a_person_reads(
     logged = _attach(make_app, monkeypatch)
     try:
         logged.client.get("/healthz", headers={"X-Request-ID": "req-1"})
-        logging.getLogger("{{ cookiecutter.package_name }}").warning("outside any request")
+        logging.getLogger("tests").warning("outside any request")
         lines = logged.stream.getvalue().splitlines()
     finally:
         _detach(logged.stream)
 
-    assert re.search(r" INFO {{ cookiecutter.package_name }}\.access \[req-1\] GET /healthz 200$", lines[-2])
-    assert lines[-1].endswith(" WARNING {{ cookiecutter.package_name }} [-] outside any request")
+    assert re.search(r" INFO \S+\.access \[req-1\] GET /healthz 200$", lines[-2])
+    assert lines[-1].endswith(" WARNING tests [-] outside any request")
 
 
 @pytest.mark.parametrize("value", ["yes", 1, None])

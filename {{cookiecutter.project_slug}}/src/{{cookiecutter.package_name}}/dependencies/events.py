@@ -163,7 +163,7 @@ class Publisher:
         return "embedded" if self.url == EMBEDDED_URL else None
 
 
-PUBLISHER: wiring.Extension[Publisher] = wiring.Extension("{{ cookiecutter.package_name }}.events")
+PUBLISHER: wiring.Extension[Publisher] = wiring.Extension(__name__)
 
 
 def init_app(app: Flask) -> None:
