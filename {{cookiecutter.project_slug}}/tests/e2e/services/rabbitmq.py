@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from kombu import Connection, Exchange, Queue
 
-from tests.e2e.stack import Stack, free_ports
+from tests.e2e.stack import Override, Stack, free_ports
 from tests.support import docker
 
 # The fixtures, which the layer's conftest imports (``import *``).
@@ -22,21 +22,19 @@ AMQP_PORT = 5672
 
 
 @pytest.fixture(scope="session")
-def rabbitmq_override() -> dict[str, Any]:
+def rabbitmq_override() -> Override:
     return {
-        "services": {
-            SERVICE: {
-                "ports": [f"{docker.publish_address()}:{free_ports(1)[0]}:{AMQP_PORT}"],
-                # Checked every second: the stack's start and each restart wait on this check.
-                "healthcheck": {"interval": "1s"},
-            },
-            "relay": {
-                "environment": {
-                    "FLASK_BROKER_TIMEOUT_SECONDS": "1",
-                    "FLASK_BROKER_RELAY_INTERVAL_SECONDS": "0.1",
-                }
-            },
-        }
+        SERVICE: {
+            "ports": [f"{docker.publish_address()}:{free_ports(1)[0]}:{AMQP_PORT}"],
+            # Checked every second: the stack's start and each restart wait on this check.
+            "healthcheck": {"interval": "1s"},
+        },
+        "relay": {
+            "environment": {
+                "FLASK_BROKER_TIMEOUT_SECONDS": "1",
+                "FLASK_BROKER_RELAY_INTERVAL_SECONDS": "0.1",
+            }
+        },
     }
 
 

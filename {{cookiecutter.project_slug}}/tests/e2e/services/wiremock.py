@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.stack import APP, Stack, free_ports
+from tests.e2e.stack import APP, Override, Stack, free_ports
 from tests.support import docker
 
 # The fixtures, which the layer's conftest imports (``import *``).
@@ -24,25 +24,23 @@ FAIL_MAX = 3
 
 
 @pytest.fixture(scope="session")
-def wiremock_override() -> dict[str, Any]:
+def wiremock_override() -> Override:
     return {
-        "services": {
-            SERVICE: {
-                "ports": [f"{docker.publish_address()}:{free_ports(1)[0]}:{PORT}"],
-                # A delayed answer holds none of WireMock's request threads while it waits: a
-                # scenario's slow or hung answers (tens at once) neither queue each other nor
-                # outlast the scenario in the threads the next one needs.
-                "command": ["--async-response-enabled", "true", "--container-threads", "100"],
-            },
-            APP: {
-                "environment": {
-                    "FLASK_PRICING_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
-                    "FLASK_PRICING_RETRIES": "1",
-                    "FLASK_PRICING_BREAKER_FAIL_MAX": str(FAIL_MAX),
-                    "FLASK_PRICING_BREAKER_RESET_SECONDS": str(RESET_SECONDS),
-                }
-            },
-        }
+        SERVICE: {
+            "ports": [f"{docker.publish_address()}:{free_ports(1)[0]}:{PORT}"],
+            # A delayed answer holds none of WireMock's request threads while it waits: a
+            # scenario's slow or hung answers (tens at once) neither queue each other nor
+            # outlast the scenario in the threads the next one needs.
+            "command": ["--async-response-enabled", "true", "--container-threads", "100"],
+        },
+        APP: {
+            "environment": {
+                "FLASK_PRICING_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
+                "FLASK_PRICING_RETRIES": "1",
+                "FLASK_PRICING_BREAKER_FAIL_MAX": str(FAIL_MAX),
+                "FLASK_PRICING_BREAKER_RESET_SECONDS": str(RESET_SECONDS),
+            }
+        },
     }
 
 
