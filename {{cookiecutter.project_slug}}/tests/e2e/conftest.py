@@ -1,13 +1,7 @@
 """The end-to-end layer: the service's image and every dependency, as compose.yaml describes them,
-driven from outside as a black box (HTTP to the service, each dependency's own protocol to see
-what reached it, a database query only to prove what was stored). Nothing here imports the
-service.
-
-The stack starts once per session (``stack.running``); each dependency's module in ``services/``
-(imported below) says how to reach it, and its override (``OVERRIDES``) shortens its
-timeouts. Without a Docker engine every test skips with one reason (``REQUIRE_DOCKER=1`` makes
-that a failure).
-"""
+driven from outside as a black box; a database query only proves what was stored. Each
+dependency's module in ``services/`` (imported below) says how to reach it, and its override
+(``OVERRIDES``) shortens its timeouts."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""The stack of ``compose.yaml``, started once per session with testcontainers' ``DockerCompose``
-(``up --build --wait``) and taken down with its volumes. What the tests change is in override files,
-never in a second copy of the stack: two replicas of the service, as production runs several;
-ports on loopback (``docker.publish_address``); short timeouts, so that a failure costs seconds;
-the session label, so that Ryuk removes what a killed run left; credentials made for the run.
-Faults go through the engine's API (docker-py), to a service's first replica."""
+"""The stack of ``compose.yaml``, up once per session (testcontainers' ``DockerCompose``, built and
+healthy) and down with its volumes. What the tests change is in override files, never in a second
+copy of the stack: two replicas of the service, as production runs several; ports on loopback;
+short timeouts, so that a failure costs seconds; the session label, so that Ryuk removes what a
+killed run left; credentials made for the run. Faults go through docker-py, to a service's first
+replica."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
-import pytest
 from docker.errors import APIError
 from testcontainers.compose import DockerCompose
 
@@ -36,19 +36,18 @@ BOUND_SECONDS = 5.0
 READINESS_SECONDS = 1.0
 # How long a service may take to be healthy again, or a one-off container to run.
 START_SECONDS = 120
-SHARED_OVERRIDE: dict[str, Any] = {
-    "services": {
-        APP: {
-            "environment": {"FLASK_READINESS_TIMEOUT_SECONDS": str(READINESS_SECONDS)},
-            "healthcheck": {"interval": "1s"},
-            "deploy": {"replicas": APP_REPLICAS},
-        }
+# What an override file changes, by compose service.
+Override = dict[str, Any]
+SHARED_OVERRIDE: Override = {
+    APP: {
+        "environment": {"FLASK_READINESS_TIMEOUT_SECONDS": str(READINESS_SECONDS)},
+        "healthcheck": {"interval": "1s"},
+        "deploy": {"replicas": APP_REPLICAS},
     }
 }
 # A variable compose.yaml requires (``${NAME:?...}``): a credential.
 REQUIRED_VARIABLE = re.compile(r"\$\{([A-Z][A-Z0-9_]*):\?")
 
-Override = dict[str, Any]
 # A SQL query run inside the stack's database service: its rows, each a list of column texts.
 Query = Callable[[str], list[list[str]]]
 
@@ -75,7 +74,6 @@ class Stack:
     urls: list[str]  # the service's replicas
 
     def port(self, service: str, target: int) -> int:
-        """The host port (on ``docker.engine_host()``) a service's port is published on."""
         ports = self.config["services"][service]["ports"]
         return next(int(port["published"]) for port in ports if port["target"] == target)
 
@@ -174,16 +172,14 @@ def frozen(containers: list[Any]) -> Iterator[None]:
 
 @contextlib.contextmanager
 def running(parts: list[Override], workdir: Path) -> Iterator[Stack]:
-    """The stack up (built, healthy) for the length of the block; then down, with its volumes."""
+    """The stack up for the length of the block; then down, with its volumes."""
     project, ports = f"e2e-{uuid.uuid4().hex[:12]}", free_ports(APP_REPLICAS)
     required = REQUIRED_VARIABLE.findall((PROJECT / "compose.yaml").read_text(encoding="utf-8"))
     # Letters and digits: they go into URLs. The environment's own, if it sets one, is kept.
     settings = {name: secrets.token_hex(16) for name in set(required) - set(os.environ)}
     published = f"{docker.publish_address()}:{ports[0]}-{ports[-1]}"
     settings.update(COMPOSE_PROJECT_NAME=project, APP_PORT=published)
-    with pytest.MonkeyPatch.context() as environment:  # DockerCompose runs compose with it
-        for name, value in settings.items():
-            environment.setenv(name, value)
+    with mock.patch.dict(os.environ, settings):  # DockerCompose runs compose with it
         config = DockerCompose(PROJECT, "compose.yaml").get_config()
         labels = {"labels": docker.session_labels()}
         labelled = {
@@ -192,10 +188,10 @@ def running(parts: list[Override], workdir: Path) -> Iterator[Stack]:
             "volumes": dict.fromkeys(config.get("volumes") or {}, labels),
         }
         files = ["compose.yaml"]
-        for number, part in enumerate([labelled, SHARED_OVERRIDE, *parts]):
-            # JSON is YAML: compose reads each as an override, in order.
-            files.append(str(workdir / f"override-{number}.json"))
-            Path(files[-1]).write_text(json.dumps(part), encoding="utf-8")
+        services = [{"services": part} for part in [SHARED_OVERRIDE, *parts]]
+        for number, part in enumerate([labelled, *services]):
+            (file := workdir / f"override-{number}.json").write_text(json.dumps(part), "utf-8")
+            files.append(str(file))  # JSON is YAML: compose reads each as an override, in order
         docker.ensure_reaper()
         with DockerCompose(PROJECT, files, build=True, wait=True) as compose:
             urls = [f"http://{docker.engine_host()}:{port}" for port in ports]

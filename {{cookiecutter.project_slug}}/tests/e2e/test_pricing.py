@@ -16,15 +16,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
 from tests.e2e.client import Load, Service, assert_readiness, clients, load
-from tests.e2e.services.wiremock import (
-    FAIL_MAX,
-    READ_TIMEOUT,
-    RESET_SECONDS,
-    SERVICE,
-    Pricing,
-)
+from tests.e2e.services.wiremock import FAIL_MAX, READ_TIMEOUT, RESET_SECONDS, SERVICE
 from tests.e2e.stack import APP_REPLICAS, BOUND_SECONDS, READINESS_SECONDS, Stack
 
 OPEN_IN_A_ROW = 4
@@ -53,6 +48,30 @@ PROBE_BOUND_SECONDS = READINESS_SECONDS + 0.5
 # The upstream's name in /readyz.
 CHECK = "pricing"
 RECOVERED_WITHIN_SECONDS = HUNG_SECONDS + 5.0
+
+
+class Pricing:
+    """WireMock's admin API: stubs that win over the project's mappings, and a reset to them."""
+
+    def __init__(self, url: str) -> None:
+        self.admin = f"{url}/__admin"
+
+    def answer(self, request: dict[str, Any], response: dict[str, Any]) -> None:
+        mapping = {"priority": 1, "request": request, "response": response}
+        requests.post(f"{self.admin}/mappings", json=mapping, timeout=5).raise_for_status()
+
+    def answer_every_price(self, response: dict[str, Any]) -> None:
+        self.answer({"method": "GET", "urlPathPattern": "/prices/.*"}, response)
+
+    def reset(self) -> None:
+        requests.post(f"{self.admin}/mappings/reset", timeout=5).raise_for_status()
+
+
+@pytest.fixture
+def pricing(pricing_url: str) -> Iterator[Pricing]:
+    upstream = Pricing(pricing_url)
+    yield upstream
+    upstream.reset()
 
 
 @contextlib.contextmanager
@@ -145,7 +164,9 @@ def hung(stack: Stack, pricing: Pricing, kind: str) -> Iterator[None]:
         with stack.fault(SERVICE, "paused"):
             yield
         return
-    pricing.hang(HUNG_SECONDS)
+    delayed = {"status": 200, "fixedDelayMilliseconds": int(HUNG_SECONDS * 1000)}
+    pricing.answer_every_price(delayed)
+    pricing.answer({"method": "GET", "url": "/health"}, delayed)
     try:
         yield
     finally:

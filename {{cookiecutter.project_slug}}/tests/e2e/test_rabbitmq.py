@@ -12,15 +12,16 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from kombu import Connection, Exchange, Queue
 
 from tests.e2e.client import Service, outage_under_load, percentile
-from tests.e2e.services.rabbitmq import EventQueue
 from tests.e2e.stack import BOUND_SECONDS, Query, Stack, eventually, frozen
 
 BROKER = "rabbitmq"
@@ -44,6 +45,57 @@ TAKEN_OVER_WITHIN_SECONDS = 15.0
 # A starved relay gets this share of one CPU: its work takes about a hundred times as long.
 STARVED_CPUS = 0.01
 CPU_PERIOD_MICROSECONDS = 100_000
+
+
+class EventQueue:
+    """A queue of the test's own, bound to the service's exchange for every ``order.*`` event:
+    durable, and read on a connection of its own each time, so that it outlives a broker that a
+    scenario restarts."""
+
+    def __init__(self, url: str) -> None:
+        self.url, name = url, f"e2e-{uuid.uuid4().hex}"
+        exchange = Exchange("orders", type="topic", durable=True)
+        # Unused for two minutes (longer than any test runs), it is deleted by the broker.
+        self.queue = Queue(name, exchange, "order.*", durable=True, expires=120)
+        with self.connection() as connection:
+            self.queue(connection).declare()
+
+    def connection(self) -> Connection:
+        """Connected, once the broker accepts connections (a scenario may have just started it)."""
+        broker = Connection(self.url, connect_timeout=5)
+        broker.ensure_connection(max_retries=100, interval_start=0.2, interval_step=0, timeout=30)
+        return broker
+
+    def drain(self) -> list[Any]:
+        """Every message waiting now, consumed (pushed to a consumer: a backlog read one round trip
+        per message, as ``basic_get`` reads it, takes too long)."""
+        received: list[Any] = []
+        with self.connection() as connection:
+            consumer = connection.Consumer(self.queue, on_message=received.append, no_ack=True)
+            with consumer, contextlib.suppress(TimeoutError):
+                while True:
+                    connection.drain_events(timeout=0.2)
+        return received
+
+    def take(self, count: int, timeout: float) -> list[Any]:
+        """Waits up to ``timeout`` for ``count`` messages; all that came, and any duplicate that
+        comes a short while later."""
+        received = self.drain()
+        deadline = time.monotonic() + timeout
+        while len(received) < count and time.monotonic() < deadline:
+            received += self.drain()
+        time.sleep(0.3)
+        return received + self.drain()
+
+    def waiting(self) -> int:
+        """How many messages wait in the queue now (none consumed)."""
+        with self.connection() as connection:
+            return int(self.queue(connection).queue_declare(passive=True).message_count)
+
+
+@pytest.fixture
+def event_queue(amqp_url: str) -> EventQueue:
+    return EventQueue(amqp_url)
 
 
 def ids_and_message_ids(messages: list[Any]) -> tuple[list[int], list[str]]:

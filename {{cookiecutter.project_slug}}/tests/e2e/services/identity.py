@@ -1,15 +1,12 @@
-"""The identity provider in the stack as the stack makes it: its stand-in (WireMock) publishes the
-JWKS document of the stack's development key, and every caller's token is one that key signs,
-minted as the README says. The service refreshes the keys often here, so that an outage meets
-refreshes that fail."""
+"""The identity provider of the stack (WireMock publishing the JWKS of the stack's development key):
+every caller's token is one that key signs, minted as the README says. The service refreshes the
+keys often here, so that an outage meets refreshes that fail."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from tests.e2e.stack import APP, Stack
+from tests.e2e.stack import APP, Override, Stack
 from tests.support.tokens import bearer
 
 # The fixtures, which the layer's conftest imports (``import *``).
@@ -22,17 +19,15 @@ LIFESPAN_SECONDS = 1
 
 
 @pytest.fixture(scope="session")
-def identity_override() -> dict[str, Any]:
+def identity_override() -> Override:
     # Only the refresh is shortened: the provider, its key and the issuer are the stack's own.
     return {
-        "services": {
-            APP: {
-                "environment": {
-                    "FLASK_AUTH_JWKS_LIFESPAN_SECONDS": str(LIFESPAN_SECONDS),
-                    "FLASK_AUTH_JWKS_REFRESH_SECONDS": "1",
-                    "FLASK_AUTH_JWKS_TIMEOUT_SECONDS": "0.5",
-                }
-            },
+        APP: {
+            "environment": {
+                "FLASK_AUTH_JWKS_LIFESPAN_SECONDS": str(LIFESPAN_SECONDS),
+                "FLASK_AUTH_JWKS_REFRESH_SECONDS": "1",
+                "FLASK_AUTH_JWKS_TIMEOUT_SECONDS": "0.5",
+            }
         }
     }
 

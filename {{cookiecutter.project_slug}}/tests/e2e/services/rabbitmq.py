@@ -1,93 +1,39 @@
-"""RabbitMQ in the stack: its AMQP port published, and a queue of each test's own bound to the
-service's exchange for every ``order.*`` event; the relay polls often."""
+"""RabbitMQ in the stack: its AMQP port published, for a scenario to read what the service published
+there; the relay polls often."""
 
 from __future__ import annotations
 
-import contextlib
-import time
-import uuid
-from typing import Any
-
 import pytest
-from kombu import Connection, Exchange, Queue
 
-from tests.e2e.stack import Stack, free_ports
+from tests.e2e.stack import Override, Stack, free_ports
 from tests.support import docker
 
 # The fixtures, which the layer's conftest imports (``import *``).
-__all__ = ["event_queue", "rabbitmq_override"]
+__all__ = ["amqp_url", "rabbitmq_override"]
 
 SERVICE = "rabbitmq"
 AMQP_PORT = 5672
 
 
 @pytest.fixture(scope="session")
-def rabbitmq_override() -> dict[str, Any]:
+def rabbitmq_override() -> Override:
     return {
-        "services": {
-            SERVICE: {
-                "ports": [f"{docker.publish_address()}:{free_ports(1)[0]}:{AMQP_PORT}"],
-                # Checked every second: the stack's start and each restart wait on this check.
-                "healthcheck": {"interval": "1s"},
-            },
-            "relay": {
-                "environment": {
-                    "FLASK_BROKER_TIMEOUT_SECONDS": "1",
-                    "FLASK_BROKER_RELAY_INTERVAL_SECONDS": "0.1",
-                }
-            },
-        }
+        SERVICE: {
+            "ports": [f"{docker.publish_address()}:{free_ports(1)[0]}:{AMQP_PORT}"],
+            # Checked every second: the stack's start and each restart wait on this check.
+            "healthcheck": {"interval": "1s"},
+        },
+        "relay": {
+            "environment": {
+                "FLASK_BROKER_TIMEOUT_SECONDS": "1",
+                "FLASK_BROKER_RELAY_INTERVAL_SECONDS": "0.1",
+            }
+        },
     }
 
 
-class EventQueue:
-    """Durable, and read on a connection of its own each time, so that it outlives a broker that a
-    scenario restarts."""
-
-    def __init__(self, url: str) -> None:
-        self.url, name = url, f"e2e-{uuid.uuid4().hex}"
-        exchange = Exchange("orders", type="topic", durable=True)
-        # Unused for two minutes (longer than any test runs), it is deleted by the broker.
-        self.queue = Queue(name, exchange, "order.*", durable=True, expires=120)
-        with self.connection() as connection:
-            self.queue(connection).declare()
-
-    def connection(self) -> Connection:
-        """Connected, once the broker accepts connections (a scenario may have just started it)."""
-        broker = Connection(self.url, connect_timeout=5)
-        broker.ensure_connection(max_retries=100, interval_start=0.2, interval_step=0, timeout=30)
-        return broker
-
-    def drain(self) -> list[Any]:
-        """Every message waiting now, consumed (pushed to a consumer: a backlog read one round trip
-        per message, as ``basic_get`` reads it, takes too long)."""
-        received: list[Any] = []
-        with self.connection() as connection:
-            consumer = connection.Consumer(self.queue, on_message=received.append, no_ack=True)
-            with consumer, contextlib.suppress(TimeoutError):
-                while True:
-                    connection.drain_events(timeout=0.2)
-        return received
-
-    def take(self, count: int, timeout: float) -> list[Any]:
-        """Waits up to ``timeout`` for ``count`` messages; all that came, and any duplicate that
-        comes a short while later."""
-        received = self.drain()
-        deadline = time.monotonic() + timeout
-        while len(received) < count and time.monotonic() < deadline:
-            received += self.drain()
-        time.sleep(0.3)
-        return received + self.drain()
-
-    def waiting(self) -> int:
-        """How many messages wait in the queue now (none consumed)."""
-        with self.connection() as connection:
-            return int(self.queue(connection).queue_declare(passive=True).message_count)
-
-
-@pytest.fixture
-def event_queue(stack: Stack) -> EventQueue:
+@pytest.fixture(scope="session")
+def amqp_url(stack: Stack) -> str:
     broker = stack.config["services"][SERVICE]["environment"]
     user, password = broker["RABBITMQ_DEFAULT_USER"], broker["RABBITMQ_DEFAULT_PASS"]
-    host, port = docker.engine_host(), stack.port(SERVICE, AMQP_PORT)
-    return EventQueue(f"amqp://{user}:{password}@{host}:{port}//")
+    return f"amqp://{user}:{password}@{docker.engine_host()}:{stack.port(SERVICE, AMQP_PORT)}//"

@@ -4,17 +4,13 @@ that closes again quickly."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
-import requests
 
-from tests.e2e.stack import APP, Stack, free_ports
+from tests.e2e.stack import APP, Override, Stack, free_ports
 from tests.support import docker
 
 # The fixtures, which the layer's conftest imports (``import *``).
-__all__ = ["pricing", "wiremock_override"]
+__all__ = ["pricing_url", "wiremock_override"]
 
 SERVICE = "pricing"
 PORT = 8080
@@ -24,53 +20,26 @@ FAIL_MAX = 3
 
 
 @pytest.fixture(scope="session")
-def wiremock_override() -> dict[str, Any]:
+def wiremock_override() -> Override:
     return {
-        "services": {
-            SERVICE: {
-                "ports": [f"{docker.publish_address()}:{free_ports(1)[0]}:{PORT}"],
-                # A delayed answer holds none of WireMock's request threads while it waits: a
-                # scenario's slow or hung answers (tens at once) neither queue each other nor
-                # outlast the scenario in the threads the next one needs.
-                "command": ["--async-response-enabled", "true", "--container-threads", "100"],
-            },
-            APP: {
-                "environment": {
-                    "FLASK_PRICING_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
-                    "FLASK_PRICING_RETRIES": "1",
-                    "FLASK_PRICING_BREAKER_FAIL_MAX": str(FAIL_MAX),
-                    "FLASK_PRICING_BREAKER_RESET_SECONDS": str(RESET_SECONDS),
-                }
-            },
-        }
+        SERVICE: {
+            "ports": [f"{docker.publish_address()}:{free_ports(1)[0]}:{PORT}"],
+            # A delayed answer holds none of WireMock's request threads while it waits: a
+            # scenario's slow or hung answers (tens at once) neither queue each other nor
+            # outlast the scenario in the threads the next one needs.
+            "command": ["--async-response-enabled", "true", "--container-threads", "100"],
+        },
+        APP: {
+            "environment": {
+                "FLASK_PRICING_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
+                "FLASK_PRICING_RETRIES": "1",
+                "FLASK_PRICING_BREAKER_FAIL_MAX": str(FAIL_MAX),
+                "FLASK_PRICING_BREAKER_RESET_SECONDS": str(RESET_SECONDS),
+            }
+        },
     }
 
 
-class Pricing:
-    """WireMock's admin API: stubs that win over the project's mappings, and a reset to them."""
-
-    def __init__(self, url: str) -> None:
-        self.admin = f"{url}/__admin"
-
-    def answer(self, request: dict[str, Any], response: dict[str, Any]) -> None:
-        mapping = {"priority": 1, "request": request, "response": response}
-        requests.post(f"{self.admin}/mappings", json=mapping, timeout=5).raise_for_status()
-
-    def answer_every_price(self, response: dict[str, Any]) -> None:
-        self.answer({"method": "GET", "urlPathPattern": "/prices/.*"}, response)
-
-    def hang(self, seconds: float) -> None:
-        """Every price and its health check answered only after ``seconds``: a hung upstream."""
-        delayed = {"status": 200, "fixedDelayMilliseconds": int(seconds * 1000)}
-        self.answer_every_price(delayed)
-        self.answer({"method": "GET", "url": "/health"}, delayed)
-
-    def reset(self) -> None:
-        requests.post(f"{self.admin}/mappings/reset", timeout=5).raise_for_status()
-
-
-@pytest.fixture
-def pricing(stack: Stack) -> Iterator[Pricing]:
-    upstream = Pricing(f"http://{docker.engine_host()}:{stack.port(SERVICE, PORT)}")
-    yield upstream
-    upstream.reset()
+@pytest.fixture(scope="session")
+def pricing_url(stack: Stack) -> str:
+    return f"http://{docker.engine_host()}:{stack.port(SERVICE, PORT)}"
