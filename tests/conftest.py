@@ -38,7 +38,8 @@ def baked(
 @pytest.fixture(scope="session")
 def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One mypy cache per test process: the libraries are analysed once, then only each bake's own
-    modules (mypy checks every cached module against its file, so bakes cannot mix)."""
+    modules (``helpers.mypy_env`` makes mypy compare every cached module with its file, so that
+    bakes cannot mix)."""
     return tmp_path_factory.mktemp("mypy-cache")
 
 

@@ -233,7 +233,7 @@ def test_hadolint_clean(baked: Baked, answers: dict[str, str]) -> None:
 @BAKE
 def test_mypy_clean(baked: Baked, answers: dict[str, str], mypy_cache: Path) -> None:
     project = baked(answers)
-    env = helpers.clean_env(MYPY_CACHE_DIR=str(mypy_cache))
+    env = helpers.mypy_env(project, mypy_cache)
     ran = helpers.run(helpers.python("-m", "mypy"), cwd=project, env=env)
     assert ran.returncode == 0, ran.output
 

@@ -228,7 +228,7 @@ def test_accepted_bakes_pass_and_keep_the_answer_verbatim(
     assert metadata["authors"] == [
         {"name": recorded["author_name"], "email": recorded["author_email"]}
     ]
-    env = helpers.clean_env(PYTHONPATH=str(project / "src"), MYPY_CACHE_DIR=str(mypy_cache))
+    env = helpers.mypy_env(project, mypy_cache, PYTHONPATH=str(project / "src"))
     info = helpers.run(
         helpers.python("-c", f"import json; from {package} import create_app; app = create_app({{'DATABASE_URL': 'sqlite://'}}); print(json.dumps(app.test_client().get('/openapi.json').get_json()['info']))"),
         cwd=project, env=env,
