@@ -87,10 +87,12 @@ class EventQueue:
         time.sleep(0.3)
         return received + self.drain()
 
-    def waiting(self) -> int:
-        """How many messages wait in the queue now (none consumed)."""
+    def first_arrived(self, timeout: float) -> None:
+        """Returns as soon as a message waits in the queue (none consumed), asked on one connection:
+        a connection per question would give a starved relay time to finish its batch."""
         with self.connection() as connection:
-            return int(self.queue(connection).queue_declare(passive=True).message_count)
+            queue = self.queue(connection)
+            eventually(lambda: queue.queue_declare(passive=True).message_count > 0, timeout, 0.01)
 
 
 @pytest.fixture
@@ -210,7 +212,7 @@ def test_a_relay_killed_in_the_middle_of_a_batch_leaves_it_to_another(
                 hold(first)
                 created = create_backlog(service, BACKLOG)
                 release(first)
-                eventually(lambda: event_queue.waiting() > 0, timeout=10, interval=0.02)
+                event_queue.first_arrived(timeout=10)
                 hold(first)
             in_the_middle = marked_published(database_query, since)
         time.sleep(CLAIM_HELD_SECONDS)  # the others poll, with the batch still claimed
