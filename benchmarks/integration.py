@@ -72,12 +72,11 @@ def bake(template: Path, into: Path) -> Path:
 
 
 def registry(project: Path) -> Any:
-    """The bake's fixture registry (``tests/fixtures/docker.py``), with every fixture module its
-    integration layer lists (``pytest_plugins``) imported, so that each has registered its
-    container factory."""
+    """The bake's fixture registry (``tests/fixtures/docker.py``), once its integration layer's
+    conftest is imported: it imports every fixture module of the layer, each of which registers
+    its container factory."""
     sys.path[:0] = [str(project), str(project / "src")]
-    for plugin in importlib.import_module("tests.integration.conftest").pytest_plugins:
-        importlib.import_module(plugin)
+    importlib.import_module("tests.integration.conftest")
     return importlib.import_module("tests.fixtures.docker")
 
 
