@@ -52,7 +52,9 @@ from tests.layers import (
 Baked = Callable[[Mapping[str, str]], Path]
 
 # The jobs run on this machine's Python: the bake's answer is it, and the matrices are narrowed to
-# it (``--matrix``).
+# it (``--matrix``). test_baked_tox.py leaves the default bake's fast and e2e layers to the runs
+# here, which are the same layers on the same answers (the Python answer names the base image and
+# the CI files' default only).
 MACHINE_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 ANSWERS = {**helpers.ALL_IN, "ci": "github", "python_version": MACHINE_PYTHON}
 WORKFLOW = ".github/workflows/ci.yml"

@@ -26,12 +26,12 @@ from tests.layers import (
 )
 
 # Every bake's ruff, mypy and unit layer run in test_bake_matrix.py; these run a bake's own tox, the
-# contract layer included: with everything and with nothing (each pact is a file of its own
-# dependency: these cover each one present and absent). A bake with the broker but not the upstream
-# runs the same environments as its GitLab pipeline's jobs (test_gitlab_ci_local.py); the MariaDB
-# bake's own tox runs below, in its Docker layers.
+# contract layer included: with nothing here, and with everything as the jobs of its GitHub workflow
+# (test_act.py: the same environments, run by act; each pact is a file of its own dependency, so the
+# two cover each one present and absent). A bake with the broker but not the upstream runs the same
+# environments as its GitLab pipeline's jobs (test_gitlab_ci_local.py); the MariaDB bake's own tox
+# runs below, in its Docker layers.
 FAST_SAMPLE = [
-    "postgresql+redis+rabbitmq+yes",  # all in
     "sqlite+none+none+no",  # all out
 ]
 # The full bake's integration layer runs in test_cleanup.py, with the engine reached over TCP.
@@ -42,8 +42,8 @@ INTEGRATION_SAMPLE = [
 COVERAGE_SAMPLE = [
     "sqlite+none+rabbitmq+yes",
 ]
+# The all-in bake's e2e layer runs as its GitHub workflow's e2e job (test_act.py).
 E2E_SAMPLE = [
-    "postgresql+redis+rabbitmq+yes",  # all in
     "sqlite+none+none+no",  # all out
     "mariadb+redis+none+no",
 ]
