@@ -24,12 +24,10 @@ import os
 import re
 import socket
 import sys
-import threading
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError, URLError
@@ -40,10 +38,12 @@ import pytest
 import yaml
 
 from tests import helpers
+from tests.broker import Broker, serving
 from tests.layers import (
     SESSION_LABEL,
     docker_created,
     expected_pacts,
+    layer_images,
     of_sessions,
     record_sessions,
     still_there,
@@ -158,17 +158,6 @@ def engine_env() -> dict[str, str]:
     ours = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != ours)
     return env
-
-
-def image_variables(project: Path) -> list[str]:
-    """``--var NAME=image`` for each image variable compose.yaml names and testcontainers' Ryuk,
-    from this environment (``.ci/run`` exports the drop-ins'), as repository variables."""
-    names = set(
-        re.findall(r"\$\{([A-Z][A-Z0-9_]*_IMAGE):-", (project / "compose.yaml").read_text())
-    )
-    names.add("RYUK_CONTAINER_IMAGE")
-    given = {name: os.environ.get(name, "") for name in sorted(names)}
-    return [f"--var={name}={value}" for name, value in given.items() if value]
 
 
 @dataclass
@@ -320,63 +309,10 @@ def test_act_every_job_of_every_workflow_is_run(baked: Baked) -> None:
 # --- The stand-in broker --------------------------------------------------------------------------
 
 
-@dataclass
-class Broker:
-    """A Pact Broker's two endpoints pact-publish calls, recording what it was sent: the index
-    (which names them), the contracts published, and the can-i-deploy question (always yes)."""
-
-    url: str
-    requests: list[dict[str, Any]] = field(default_factory=list)
-
-    def sent(self, path: str) -> list[dict[str, Any]]:
-        return [request for request in self.requests if request["path"].startswith(path)]
-
-
 @pytest.fixture
 def broker() -> Iterator[Broker]:
-    recorded: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def answer(self, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/hal+json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def record(self, body: bytes) -> None:
-            recorded.append({
-                "path": self.path,
-                "authorization": self.headers.get("Authorization"),
-                "body": json.loads(body) if body else None,
-            })  # fmt: skip
-
-        def do_GET(self) -> None:
-            self.record(b"")
-            if self.path == "/":
-                self.answer(
-                    {"_links": {"pb:publish-contracts": {"href": f"{url}/contracts/publish"}}}
-                )
-            else:  # /matrix?...: can-i-deploy
-                self.answer({"summary": {"deployable": True, "reason": "stand-in"}, "matrix": []})
-
-        def do_POST(self) -> None:
-            self.record(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-            self.answer({"_embedded": {"version": {"number": "1"}}, "logs": [], "_links": {}})
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Broker(url, recorded)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving() as stand_in:
+        yield stand_in
 
 
 # --- Each job, run --------------------------------------------------------------------------------
@@ -487,7 +423,13 @@ def run_docker_job(act: Path, project: Path, work: Path, name: str) -> Engine:
     record = work / "testcontainers-sessions"
     record_sessions_outside(project, record)
     with docker_created() as created:
-        engine = run_job(act, project, work, name, *image_variables(project))
+        engine = run_job(
+            act,
+            project,
+            work,
+            name,
+            *(f"--var={name}={image}" for name, image in layer_images(project).items()),
+        )
     if engine.jobs() == engine.jobs("success"):
         assert_left_nothing(record, created)
     return engine
