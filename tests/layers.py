@@ -39,6 +39,25 @@ def layer_images(project: Path) -> dict[str, str]:
     return {name: image for name, image in given.items() if image}
 
 
+def collected(project: Path, layer: str) -> list[str]:
+    """The layer's tests as pytest collects them (no Docker needed)."""
+    ran = helpers.run(
+        helpers.python("-m", "pytest", layer, "-p", "no:cacheprovider", "--collect-only", "-q"),
+        cwd=project,
+        env=helpers.clean_env(PYTHONPATH=str(project / "src")),
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.output
+    return [line for line in ran.stdout.splitlines() if "::" in line]
+
+
+# pip-audit's line for a package it could not audit (--strict makes it a failure): name, version.
+UNAUDITED = re.compile(
+    r"^ERROR:pip_audit\._cli:(\S+): Dependency not found on PyPI and could not be audited: \S+ \((\S+)\)$",
+    re.MULTILINE,
+)
+
+
 # The pacts a bake's contract layer writes: one file per dependency it has, with these interactions.
 STOREFRONT = [
     "a request for a page of orders",

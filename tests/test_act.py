@@ -41,6 +41,8 @@ from tests import helpers
 from tests.broker import Broker, serving
 from tests.layers import (
     SESSION_LABEL,
+    UNAUDITED,
+    collected,
     docker_created,
     expected_pacts,
     layer_images,
@@ -404,18 +406,6 @@ def assert_left_nothing(record: Path, created: dict[str, dict[str, str]]) -> Non
     assert still_there(ours) == {}, "left behind by the job"
 
 
-def collected(project: Path, layer: str) -> list[str]:
-    """The layer's tests as pytest collects them (no Docker needed)."""
-    ran = helpers.run(
-        helpers.python("-m", "pytest", layer, "-p", "no:cacheprovider", "--collect-only", "-q"),
-        cwd=project,
-        env=helpers.clean_env(PYTHONPATH=str(project / "src")),
-        timeout=120,
-    )
-    assert ran.returncode == 0, ran.output
-    return [line for line in ran.stdout.splitlines() if "::" in line]
-
-
 def run_docker_job(act: Path, project: Path, work: Path, name: str) -> Engine:
     """``RUNS[name]`` on the host's engine, the images named by repository variables. After a run
     that passed, none of the containers its layers started (under their testcontainers sessions)
@@ -487,12 +477,6 @@ def advisories(name: str, version: str) -> str:
         return f"HTTP {error.code}"
     except URLError as error:
         return f"no answer ({error.reason})"
-
-
-UNAUDITED = re.compile(
-    r"^ERROR:pip_audit\._cli:(\S+): Dependency not found on PyPI and could not be audited: \S+ \((\S+)\)$",
-    re.MULTILINE,
-)
 
 
 def test_act_audit_fails_closed_without_the_advisory_service(

@@ -47,7 +47,7 @@ from filelock import FileLock
 
 from tests import helpers
 from tests.broker import Broker, serving
-from tests.layers import expected_pacts, layer_images, written_pacts
+from tests.layers import UNAUDITED, collected, expected_pacts, layer_images, written_pacts
 
 Baked = Callable[[Mapping[str, str]], Path]
 
@@ -438,18 +438,6 @@ def test_gitlab_contract_then_pact_publish_to_a_broker(
     assert {request["authorization"] for request in broker.requests} == {"Bearer broker-token"}
 
 
-def collected(project: Path, layer: str) -> list[str]:
-    """The layer's tests as pytest collects them (no Docker needed)."""
-    ran = helpers.run(
-        helpers.python("-m", "pytest", layer, "-p", "no:cacheprovider", "--collect-only", "-q"),
-        cwd=project,
-        env=helpers.clean_env(PYTHONPATH=str(project / "src")),
-        timeout=120,
-    )
-    assert ran.returncode == 0, ran.output
-    return [line for line in ran.stdout.splitlines() if "::" in line]
-
-
 def image_variables(project: Path) -> list[str]:
     return [f"{name}={image}" for name, image in layer_images(project).items()]
 
@@ -502,12 +490,6 @@ def test_gitlab_e2e_in_the_docker_cli_image_beside_its_docker_service(
     assert "apk (drop-in): python3 is installed" in output, output
     cases = junit(reports(project)["e2e.xml"])
     assert len(cases) == len(collected(project, "tests/e2e")), output
-
-
-UNAUDITED = re.compile(
-    r"^ERROR:pip_audit\._cli:(\S+): Dependency not found on PyPI and could not be audited: \S+ \((\S+)\)$",
-    re.MULTILINE,
-)
 
 
 def test_gitlab_audit_fails_closed_without_the_advisory_service(

@@ -14,6 +14,8 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+# The service's calls are the same in upload.py and download.py: each drop-in action is a folder of
+# its own, which act reads alone (--local-repository), so neither can import from the other.
 SERVICE = "twirp/github.actions.results.api.v1.ArtifactService/"
 
 
