@@ -5,6 +5,8 @@ bake of its own for each run, its tox, and the resources created under its testc
 from __future__ import annotations
 
 import json
+import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +25,37 @@ def tox(project: Path, *args: str, **env: str) -> helpers.Ran:
     return helpers.run(
         helpers.python("-m", "tox", *args), cwd=project, env=helpers.clean_env(**env), timeout=1500
     )
+
+
+def layer_images(project: Path) -> dict[str, str]:
+    """The images a bake's Docker layers start, by the variable that names each (every one
+    compose.yaml names, and testcontainers' Ryuk), as this environment gives them (``.ci/run``
+    exports the drop-ins'): what a CI engine's run hands the jobs, as a user names a mirror."""
+    names = set(
+        re.findall(r"\$\{([A-Z][A-Z0-9_]*_IMAGE):-", (project / "compose.yaml").read_text())
+    )
+    names.add("RYUK_CONTAINER_IMAGE")
+    given = {name: os.environ.get(name, "") for name in sorted(names)}
+    return {name: image for name, image in given.items() if image}
+
+
+def collected(project: Path, layer: str) -> list[str]:
+    """The layer's tests as pytest collects them (no Docker needed)."""
+    ran = helpers.run(
+        helpers.python("-m", "pytest", layer, "-p", "no:cacheprovider", "--collect-only", "-q"),
+        cwd=project,
+        env=helpers.clean_env(PYTHONPATH=str(project / "src")),
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.output
+    return [line for line in ran.stdout.splitlines() if "::" in line]
+
+
+# pip-audit's line for a package it could not audit (--strict makes it a failure): name, version.
+UNAUDITED = re.compile(
+    r"^ERROR:pip_audit\._cli:(\S+): Dependency not found on PyPI and could not be audited: \S+ \((\S+)\)$",
+    re.MULTILINE,
+)
 
 
 # The pacts a bake's contract layer writes: one file per dependency it has, with these interactions.

@@ -26,26 +26,18 @@ from tests.layers import (
 )
 
 # Every bake's ruff, mypy and unit layer run in test_bake_matrix.py; these run a bake's own tox, the
-# contract layer included: with everything and with nothing (each pact is a file of its own
-# dependency: these cover each one present and absent). A bake with the broker but not the upstream
-# runs the same environments as its GitLab pipeline's jobs (test_gitlab_ci_local.py); the MariaDB
-# bake's own tox runs below, in its Docker layers.
+# contract layer included: with nothing here, and with everything as the jobs of its GitHub workflow
+# (test_act.py: the same environments, run by act; each pact is a file of its own dependency, so the
+# two cover each one present and absent). A MariaDB bake runs the same environments, its Docker layers
+# among them, as its GitLab pipeline's jobs (test_gitlab_ci_local.py), and the all-in bake's coverage
+# is its workflow's coverage job.
 FAST_SAMPLE = [
-    "postgresql+redis+rabbitmq+yes",  # all in
     "sqlite+none+none+no",  # all out
 ]
-# The full bake's integration layer runs in test_cleanup.py, with the engine reached over TCP.
-INTEGRATION_SAMPLE = [
-    "mariadb+redis+none+no",
-]
-# Its integration layer, with the unit and contract layers, measured (tox -e coverage).
-COVERAGE_SAMPLE = [
-    "sqlite+none+rabbitmq+yes",
-]
+# The all-in bake's e2e layer runs as its GitHub workflow's e2e job (test_act.py), the MariaDB bake's
+# as its GitLab pipeline's (beside a Docker-in-Docker service).
 E2E_SAMPLE = [
-    "postgresql+redis+rabbitmq+yes",  # all in
     "sqlite+none+none+no",  # all out
-    "mariadb+redis+none+no",
 ]
 
 
@@ -77,12 +69,9 @@ def test_baked_fast_environments_pass(spec: str, tmp_path: Path, cookiecutter_co
     assert "schemathesis cases:" in ran.stdout, ran.output
 
 
-# Each Docker layer with the bakes it runs for: (tox environment, combination).
-DOCKER_RUNS = [
-    *[("integration", spec) for spec in INTEGRATION_SAMPLE],
-    *[("coverage", spec) for spec in COVERAGE_SAMPLE],
-    *[("e2e", spec) for spec in E2E_SAMPLE],
-]
+# Each Docker layer with the bakes it runs for: (tox environment, combination). The full bake's
+# integration layer runs in test_cleanup.py too, with the engine reached over TCP.
+DOCKER_RUNS = [("e2e", spec) for spec in E2E_SAMPLE]
 
 
 @pytest.mark.docker
@@ -98,8 +87,6 @@ def test_baked_docker_layer_passes_and_leaves_nothing(
         ran = tox(project, "-e", layer, REQUIRE_DOCKER="1")
     counts = helpers.assert_tests_passed(ran, f"baked tox -e {layer}")
     assert counts.get("skipped", 0) == 0, ran.output
-    if layer == "coverage":  # each of the three layers, then combined (and above fail_under)
-        assert ran.stdout.count("\nTOTAL ") == 4, ran.output
     # What the layer started carries the run's testcontainers session label (the e2e layer's
     # compose services too), as Ryuk needs; none of it may outlive the run.
     ours = of_sessions(created, sessions_of(project))

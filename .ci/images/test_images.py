@@ -11,7 +11,8 @@ Run (from the repository root; a dot-directory, so a plain `pytest` never collec
         redis pika requests pytest
     python -m pytest -p no:cacheprovider .ci/images/test_images.py
 The images come from POSTGRES_IMAGE, MARIADB_IMAGE, REDIS_IMAGE, RABBITMQ_IMAGE, WIREMOCK_IMAGE,
-PYTHON_IMAGE and RYUK_IMAGE; when any of them is unset, .ci/build-images is run and its exports are used.
+PYTHON_IMAGE and RYUK_IMAGE, and the GitLab pipeline's DIND_IMAGE, DOCKER_CLI_IMAGE,
+GITLAB_CI_LOCAL_UTIL_IMAGE and WAIT_FOR_IT_IMAGE; when any of them is unset, .ci/build-images is run and its exports are used.
 
 Ryuk is turned off in this process, so that each check depends on one image only: every container is
 labelled ci-image-check=1 plus a per-run id, removed by its `with` block, and anything of this run left
@@ -63,7 +64,11 @@ with warnings.catch_warnings():
     from testcontainers.community.rabbitmq import RabbitMqContainer
 
 CI_DIR = Path(__file__).resolve().parents[1]
-IMAGE_VARS = ("POSTGRES", "MARIADB", "REDIS", "RABBITMQ", "WIREMOCK", "PYTHON", "RYUK")
+IMAGE_VARS = (
+    "POSTGRES", "MARIADB", "REDIS", "RABBITMQ", "WIREMOCK", "PYTHON", "RYUK",
+    # What a ci=gitlab bake's pipeline runs in (tests/test_gitlab_ci_local.py).
+    "DIND", "DOCKER_CLI", "GITLAB_CI_LOCAL_UTIL", "WAIT_FOR_IT",
+)  # fmt: skip
 RUN_ID = uuid.uuid4().hex[:12]
 LABELS = {"ci-image-check": "1", "ci-image-check.run": RUN_ID}
 
@@ -447,6 +452,11 @@ def test_python_tools(images, report):
             py, ["sh", "-c", "pip install --dry-run --no-index /nonexistent 2>&1 || true"]
         )
         assert "externally-managed-environment" not in out
+        # pip is the one package installed, as in the official image, and pip owns it: a tool whose
+        # requirements pip must upgrade installs (Debian's python3-pip would bring `packaging` and
+        # `wheel`, which pip cannot uninstall).
+        assert exec_ok(py, ["pip", "list", "--format=freeze"]).split()[0].startswith("pip==")
+        assert len(exec_ok(py, ["pip", "list", "--format=freeze"]).split()) == 1
 
 
 def test_python_service_dockerfile_builds_unchanged(images, report, tmp_path):
@@ -656,3 +666,105 @@ def _read_exactly(connection: socket.socket, size: int) -> bytes:
     while len(data) < size and (chunk := connection.recv(size - len(data))):
         data += chunk
     return data
+
+
+# --- what a GitLab pipeline's jobs run in --------------------------------------------------------------
+
+
+def run_once(image: str, *command: str, **kwargs) -> tuple[int, str]:
+    """The image run with ``command`` to its end: its exit code and output."""
+    client = docker.from_env()
+    container = client.containers.run(image, list(command), detach=True, labels=LABELS, **kwargs)
+    try:
+        code = container.wait(timeout=120)["StatusCode"]
+        return code, container.logs().decode(errors="replace")
+    finally:
+        container.remove(force=True)
+        client.close()
+
+
+def test_gitlab_ci_local_util_has_what_gitlab_ci_local_runs_in_it(images):
+    """bash, and the tools of the commands gitlab-ci-local gives it: without rsync a job's
+    artifacts are silently lost (it ignores that copy's failure)."""
+    code, out = run_once(
+        images["GITLAB_CI_LOCAL_UTIL"], "bash", "-c", "command -v rsync mktemp chown chmod cp"
+    )
+    assert code == 0, out
+    assert len(out.split()) == 5, out
+
+
+def test_wait_for_it_waits_for_a_port_and_gives_up_in_time(images, report):
+    client = docker.from_env()
+    network = client.networks.create(f"wait-{RUN_ID}", labels=LABELS)
+    try:
+        code, out = run_once(images["WAIT_FOR_IT"], "nothing:9", "-t", "1", network=network.name)
+        assert (code, out.strip()) == (1, "wait-for-it: nothing:9 not reachable within 1s")
+        server = DockerContainer(images["PYTHON"], labels=LABELS).with_command(
+            ["python", "-m", "http.server", "8000"]
+        )
+        server.with_network(network).with_network_aliases("web")
+        with server:
+            t0 = time.monotonic()
+            code, out = run_once(
+                images["WAIT_FOR_IT"], "web:8000", "-t", "30", network=network.name
+            )
+            report(f"wait-for-it: web:8000 available after {time.monotonic() - t0:.2f} s")
+        assert code == 0, out
+        assert "web:8000 is available" in out
+    finally:
+        network.remove()
+        client.close()
+
+
+def test_docker_cli_has_compose_and_apk_adds_only_what_it_has(images):
+    code, out = run_once(
+        images["DOCKER_CLI"], "sh", "-c",
+        "apk add --no-cache python3 && python3 -m venv /tmp/v && docker compose version",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "Docker Compose version" in out
+    code, out = run_once(images["DOCKER_CLI"], "apk", "add", "--no-cache", "curl")
+    assert code == 1
+    assert "curl is not in this image" in out
+
+
+def test_dind_loads_the_preloaded_images_before_it_listens(images, report, tmp_path):
+    """Given what --privileged would grant, less CAP_SYS_RESOURCE (.ci/gitlab-ci-local/docker), the
+    engine loads every archive under /preload and only then opens its TCP port, which a CI
+    runner's wait for the service then means: the images are there."""
+    client = docker.from_env()
+    archive = tmp_path / "preload" / "images.tar"
+    archive.parent.mkdir()
+    with archive.open("wb") as out:
+        for chunk in client.images.get(images["WAIT_FOR_IT"]).save(named=True):
+            out.write(chunk)
+    engine = (
+        DockerContainer(images["DIND"], labels=LABELS)
+        .with_command(["--tls=false"])
+        .with_volume_mapping(str(archive.parent), "/preload", "ro")
+        .with_volume_mapping("/sys/fs/cgroup", "/sys/fs/cgroup", "rw")
+        .with_env("DOCKER_HOST", "tcp://docker:2375")  # a job's variable, which a service gets too
+        .with_kwargs(
+            cap_add=["ALL"],
+            cap_drop=["SYS_RESOURCE"],
+            security_opt=["seccomp=unconfined", "apparmor=unconfined"],
+        )
+    )
+    with engine:
+        engine.get_wrapped_container().reload()
+        address = engine.get_wrapped_container().attrs["NetworkSettings"]["IPAddress"]
+        t0 = time.monotonic()
+        while True:
+            try:
+                socket.create_connection((address, 2375), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() - t0 < 120, engine.get_logs()
+                time.sleep(0.5)
+        report(f"dind: listening {time.monotonic() - t0:.2f} s after start(), one image loaded")
+        nested = docker.DockerClient(base_url=f"tcp://{address}:2375", timeout=60)
+        try:
+            assert images["WAIT_FOR_IT"] in [tag for i in nested.images.list() for tag in i.tags]
+        finally:
+            nested.close()
+    client.close()
