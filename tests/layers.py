@@ -7,11 +7,16 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from tests import helpers
 
@@ -185,3 +190,69 @@ def still_there(created: dict[str, set[str]]) -> dict[str, list[str]]:
     finally:
         client.close()
     return found
+
+
+# --- The engine over TCP ----------------------------------------------------------------------------
+
+
+@dataclass
+class Forwarder:
+    url: str
+    connections: int = 0
+
+
+@contextmanager
+def tcp_to_unix_socket(path: str, most: int = 64) -> Iterator[Forwarder]:
+    """``tcp://127.0.0.1:<port>`` forwarded to the engine's unix socket, for the length of the
+    block. The engine here listens on its unix socket only; this stands in for an engine reached
+    over TCP (a remote host, Docker Desktop's TCP setting). Loopback only, at most ``most``
+    connections at once, each a pair of threads copying bytes until either side closes."""
+    server = socket.create_server(("127.0.0.1", 0))
+    forwarder = Forwarder(f"tcp://127.0.0.1:{server.getsockname()[1]}")
+    slots = threading.BoundedSemaphore(most)
+    stop = threading.Event()
+
+    def pump(source: socket.socket, target: socket.socket) -> None:
+        with suppress(OSError):
+            while data := source.recv(65536):
+                target.sendall(data)
+        with suppress(OSError):
+            target.shutdown(socket.SHUT_WR)
+
+    def forward(client: socket.socket) -> None:
+        with client, socket.socket(socket.AF_UNIX) as engine:
+            try:
+                engine.connect(path)
+                back = threading.Thread(target=pump, args=(engine, client), daemon=True)
+                back.start()
+                pump(client, engine)
+                back.join()
+            finally:
+                slots.release()
+
+    def accept() -> None:
+        while not stop.is_set():
+            if not select.select([server], [], [], 0.2)[0]:
+                continue
+            client, _ = server.accept()
+            if not slots.acquire(timeout=30):
+                client.close()
+                continue
+            forwarder.connections += 1
+            threading.Thread(target=forward, args=(client,), daemon=True).start()
+
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
+    try:
+        yield forwarder
+    finally:
+        stop.set()
+        acceptor.join(timeout=5)
+        server.close()
+
+
+def engine_socket() -> str:
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if not host.startswith("unix://"):
+        pytest.skip(f"the engine is not on a unix socket here ({host})")
+    return host.removeprefix("unix://")

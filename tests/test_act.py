@@ -44,11 +44,13 @@ from tests.layers import (
     UNAUDITED,
     collected,
     docker_created,
+    engine_socket,
     expected_pacts,
     layer_images,
     of_sessions,
     record_sessions,
     still_there,
+    tcp_to_unix_socket,
 )
 
 Baked = Callable[[Mapping[str, str]], Path]
@@ -148,10 +150,10 @@ def free_port() -> int:
 NOT_INHERITED = ("TESTCONTAINERS_", "RYUK_", "PACT_", "GITHUB_", "ACTIONS_", "REQUIRE_DOCKER")
 
 
-def engine_env() -> dict[str, str]:
-    """act's environment, which host mode hands to every step: this machine's, without the test
-    environment's virtualenv on PATH (setup-python puts the job's Python first) and without what
-    the workflow is to supply."""
+def engine_env(**machine: str) -> dict[str, str]:
+    """act's environment, which host mode hands to every step: this machine's (with ``machine``'s
+    settings), without the test environment's virtualenv on PATH (setup-python puts the job's
+    Python first) and without what the workflow is to supply."""
     env = {
         name: value
         for name, value in helpers.clean_env().items()
@@ -159,7 +161,7 @@ def engine_env() -> dict[str, str]:
     }
     ours = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != ours)
-    return env
+    return {**env, **machine}
 
 
 @dataclass
@@ -213,7 +215,7 @@ def parse(ran: helpers.Ran, artifacts: Path, workspaces: Path) -> Engine:
     )
 
 
-def run_act(act: Path, project: Path, work: Path, event: str, *args: str) -> Engine:
+def run_act(act: Path, project: Path, work: Path, event: str, *args: str, **machine: str) -> Engine:
     """act's run of the workflow for ``event``, in host mode, the actions replaced by their
     drop-ins; the artifacts act's service keeps, and the jobs' workspaces, under ``work`` (not in
     the machine's act cache); no cache service (the cache drop-in keeps nothing)."""
@@ -225,7 +227,7 @@ def run_act(act: Path, project: Path, work: Path, event: str, *args: str) -> Eng
         "--artifact-server-port", str(free_port()), "--no-cache-server",
         "--action-cache-path", str(workspaces), "--json", *args,
     ]  # fmt: skip
-    ran = helpers.run(command, cwd=project, env=engine_env(), timeout=1800)
+    ran = helpers.run(command, cwd=project, env=engine_env(**machine), timeout=1800)
     return parse(ran, artifacts, workspaces)
 
 
@@ -256,13 +258,14 @@ def pull_request_event(work: Path, head: str) -> list[str]:
     return ["--eventpath", str(path)]
 
 
-def run_job(act: Path, project: Path, work: Path, name: str, *args: str) -> Engine:
+def run_job(act: Path, project: Path, work: Path, name: str, *args: str, **machine: str) -> Engine:
     """``RUNS[name]``: its event, its job (with ``needs``), this machine's Python for the matrices;
     the jobs act reported must be the run's."""
     run = RUNS[name]
     engine = run_act(
-        act, project, work, run.event, "--job", run.job, f"--matrix=python:{MACHINE_PYTHON}", *args
-    )
+        act, project, work, run.event, "--job", run.job, f"--matrix=python:{MACHINE_PYTHON}",
+        *args, **machine,
+    )  # fmt: skip
     assert engine.jobs() == set(run.ran), engine.ran.output
     return engine
 
@@ -406,7 +409,7 @@ def assert_left_nothing(record: Path, created: dict[str, dict[str, str]]) -> Non
     assert still_there(ours) == {}, "left behind by the job"
 
 
-def run_docker_job(act: Path, project: Path, work: Path, name: str) -> Engine:
+def run_docker_job(act: Path, project: Path, work: Path, name: str, **machine: str) -> Engine:
     """``RUNS[name]`` on the host's engine, the images named by repository variables. After a run
     that passed, none of the containers its layers started (under their testcontainers sessions)
     is left, nor a network or volume; a run that failed fails on its result instead."""
@@ -419,6 +422,7 @@ def run_docker_job(act: Path, project: Path, work: Path, name: str) -> Engine:
             work,
             name,
             *(f"--var={name}={image}" for name, image in layer_images(project).items()),
+            **machine,
         )
     if engine.jobs() == engine.jobs("success"):
         assert_left_nothing(record, created)
@@ -431,8 +435,11 @@ def test_act_integration_both_groups(
     act: Path, project: Path, tmp_path: Path, docker_alone: None
 ) -> None:
     """Both runners of the split layer pass; together their JUnit reports hold every test of the
-    layer once."""
-    engine = run_docker_job(act, project, tmp_path, "integration")
+    layer once. The runner's engine is reached over TCP (a remote host, Docker Desktop's TCP
+    setting): its published ports are then not the loopback's, which the layer's fixtures must
+    not assume."""
+    with tcp_to_unix_socket(engine_socket()) as remote:
+        engine = run_docker_job(act, project, tmp_path, "integration", DOCKER_HOST=remote.url)
 
     groups = []
     for group in (1, 2):
@@ -442,6 +449,7 @@ def test_act_integration_both_groups(
     assert all(groups), "each group runs some of the layer"
     assert not set(groups[0]) & set(groups[1]), "a test ran in both groups"
     assert len(groups[0]) + len(groups[1]) == len(collected(project, "tests/integration"))
+    assert remote.connections > 0, "the engine was not reached through the forwarder"
 
 
 @pytest.mark.docker

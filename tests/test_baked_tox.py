@@ -69,8 +69,7 @@ def test_baked_fast_environments_pass(spec: str, tmp_path: Path, cookiecutter_co
     assert "schemathesis cases:" in ran.stdout, ran.output
 
 
-# Each Docker layer with the bakes it runs for: (tox environment, combination). The full bake's
-# integration layer runs in test_cleanup.py too, with the engine reached over TCP.
+# Each Docker layer with the bakes it runs for: (tox environment, combination).
 DOCKER_RUNS = [("e2e", spec) for spec in E2E_SAMPLE]
 
 

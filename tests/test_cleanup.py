@@ -1,5 +1,6 @@
-"""A bake's integration layer leaves nothing behind, however its run ends, and works with the engine
-reached over TCP; without an engine it skips with one reason, or fails when REQUIRE_DOCKER=1.
+"""A bake's integration layer leaves nothing behind, however its run ends; without an engine it skips
+with one reason, or fails when REQUIRE_DOCKER=1. (The full bake's, with the engine reached over TCP,
+is its workflow's integration job in test_act.py.)
 
 Cleanup is testcontainers' own: the ``containers`` fixture removes what it started, and Ryuk removes
 what a run killed outright left (everything labelled with the run's testcontainers session) once the
@@ -11,16 +12,11 @@ they create (Docker's event stream) and ``still_there`` says what of it is left.
 
 from __future__ import annotations
 
-import os
-import select
 import signal
-import socket
 import subprocess
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -33,12 +29,10 @@ from tests.layers import (
     record_sessions,
     sessions_of,
     still_there,
-    tox,
 )
 
 # The smallest bake that starts a container in its integration layer (Redis; SQLite needs none).
 SMALL = "sqlite+redis+none+no"
-FULL = "postgresql+redis+rabbitmq+yes"
 # Ryuk on, with its default reconnection timeout (testcontainers passes it on), whatever the
 # environment of this run says.
 RYUK = {"TESTCONTAINERS_RYUK_DISABLED": "false", "RYUK_RECONNECTION_TIMEOUT": "10s"}
@@ -194,93 +188,6 @@ def test_a_run_with_a_failing_test_leaves_nothing(
 
     assert code == 1, output
     assert helpers.pytest_counts(output) == {"failed": 1}, output
-    ours = of_sessions(created, sessions_of(project))
-    assert ours["container"], output
-    assert still_there(ours) == {}, output
-
-
-@dataclass
-class Forwarder:
-    url: str
-    connections: int = 0
-
-
-@contextmanager
-def tcp_to_unix_socket(path: str, most: int = 64) -> Iterator[Forwarder]:
-    """``tcp://127.0.0.1:<port>`` forwarded to the engine's unix socket, for the length of the
-    block. The engine here listens on its unix socket only; this stands in for an engine reached
-    over TCP (a remote host, Docker Desktop's TCP setting). Loopback only, at most ``most``
-    connections at once, each a pair of threads copying bytes until either side closes."""
-    server = socket.create_server(("127.0.0.1", 0))
-    forwarder = Forwarder(f"tcp://127.0.0.1:{server.getsockname()[1]}")
-    slots = threading.BoundedSemaphore(most)
-    stop = threading.Event()
-
-    def pump(source: socket.socket, target: socket.socket) -> None:
-        with suppress(OSError):
-            while data := source.recv(65536):
-                target.sendall(data)
-        with suppress(OSError):
-            target.shutdown(socket.SHUT_WR)
-
-    def forward(client: socket.socket) -> None:
-        with client, socket.socket(socket.AF_UNIX) as engine:
-            try:
-                engine.connect(path)
-                back = threading.Thread(target=pump, args=(engine, client), daemon=True)
-                back.start()
-                pump(client, engine)
-                back.join()
-            finally:
-                slots.release()
-
-    def accept() -> None:
-        while not stop.is_set():
-            if not select.select([server], [], [], 0.2)[0]:
-                continue
-            client, _ = server.accept()
-            if not slots.acquire(timeout=30):
-                client.close()
-                continue
-            forwarder.connections += 1
-            threading.Thread(target=forward, args=(client,), daemon=True).start()
-
-    acceptor = threading.Thread(target=accept, daemon=True)
-    acceptor.start()
-    try:
-        yield forwarder
-    finally:
-        stop.set()
-        acceptor.join(timeout=5)
-        server.close()
-
-
-def engine_socket() -> str:
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-    if not host.startswith("unix://"):
-        pytest.skip(f"the engine is not on a unix socket here ({host})")
-    return host.removeprefix("unix://")
-
-
-@docker_layer
-def test_the_full_bakes_integration_layer_passes_with_the_engine_over_tcp(
-    tmp_path: Path, cookiecutter_config: Path
-) -> None:
-    project = bake_alone(FULL, tmp_path, cookiecutter_config)
-    record_sessions(project)
-
-    # Through the bake's own `tox -e integration` (its own virtualenv, its integration extra): this
-    # is also the template's run of the full bake's integration layer.
-    with tcp_to_unix_socket(engine_socket()) as engine, docker_created() as created:
-        began = time.monotonic()
-        ran = tox(project, "-e", "integration", REQUIRE_DOCKER="1", DOCKER_HOST=engine.url)
-        took = time.monotonic() - began
-
-    output = ran.output
-    print(f"full bake's integration layer over {engine.url}: {took:.1f} s, exit {ran.returncode}")
-    counts = helpers.assert_tests_passed(ran, "baked tox -e integration over TCP")
-    assert counts.get("skipped", 0) == 0, output
-    assert engine.connections > 0, "the engine was not reached through the forwarder"
     ours = of_sessions(created, sessions_of(project))
     assert ours["container"], output
     assert still_there(ours) == {}, output

@@ -249,8 +249,11 @@ class Pipeline:
         )  # fmt: skip
 
     def took(self, job: str) -> str:
+        """How long the job ran, as the engine reported it (a failed job's line is on stderr)."""
         found = re.findall(
-            rf"^{re.escape(job)} finished in (.+?)\s*(?:FAIL.*)?$", self.ran.stdout, re.M
+            rf"^{re.escape(job)} finished in (.+? s|.+? min)\b",
+            self.ran.stdout + self.ran.stderr,
+            re.MULTILINE,
         )
         return found[-1] if found else "?"
 
