@@ -115,6 +115,20 @@ def exec_ok(container, cmd: list[str]) -> str:
     return out
 
 
+def run_once(image: str, *command: str, **kwargs) -> tuple[int, str]:
+    """The image run with ``command`` to its end: its exit code and output. The container goes with
+    its anonymous volumes (those its image declares: a database's data directory), which removing
+    the container alone would leave on the engine."""
+    client = docker.from_env()
+    container = client.containers.run(image, list(command), detach=True, labels=LABELS, **kwargs)
+    try:
+        code = container.wait(timeout=120)["StatusCode"]
+        return code, container.logs().decode(errors="replace")
+    finally:
+        container.remove(force=True, v=True)
+        client.close()
+
+
 def host_port(container, port: int) -> tuple[str, int]:
     return container.get_container_host_ip(), int(container.get_exposed_port(port))
 
@@ -145,10 +159,9 @@ def test_each_image_is_the_release_it_stands_in_for(images, var):
     declared = client.images.get(images[var]).labels["stands-in-for"]
     series = declared.rpartition(":")[2]
     command, pattern = VERSION_PROBES[var]
-    out = client.containers.run(
-        images[var], command[1:], entrypoint=command[0], remove=True, labels=LABELS
-    ).decode(errors="replace")
     client.close()
+    code, out = run_once(images[var], *command[1:], entrypoint=command[0])
+    assert code == 0, out
     found = re.search(pattern, out)
 
     assert found, (declared, out)
@@ -669,18 +682,6 @@ def _read_exactly(connection: socket.socket, size: int) -> bytes:
 
 
 # --- what a GitLab pipeline's jobs run in --------------------------------------------------------------
-
-
-def run_once(image: str, *command: str, **kwargs) -> tuple[int, str]:
-    """The image run with ``command`` to its end: its exit code and output."""
-    client = docker.from_env()
-    container = client.containers.run(image, list(command), detach=True, labels=LABELS, **kwargs)
-    try:
-        code = container.wait(timeout=120)["StatusCode"]
-        return code, container.logs().decode(errors="replace")
-    finally:
-        container.remove(force=True)
-        client.close()
 
 
 def test_gitlab_ci_local_util_has_what_gitlab_ci_local_runs_in_it(images):
