@@ -63,6 +63,25 @@ UNAUDITED = re.compile(
 )
 
 
+def mutate_only(project: Path, module: str) -> None:
+    """The bake's mutation testing narrowed to one module through mutmut's own setting
+    (``only_mutate``), committed, as a maintainer would for a quick look."""
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    assert "\n[tool.mutmut]\n" in text
+    pyproject.write_text(
+        text.replace("\n[tool.mutmut]\n", f'\n[tool.mutmut]\nonly_mutate = ["{module}"]\n')
+    )
+    helpers.git(project, "commit", "-q", "-am", f"Mutation testing of {module} only")
+
+
+def assert_mutated_only(output: str, module: str) -> None:
+    """mutmut's report names the module, with mutants killed, and no other module of the service."""
+    rows = {line.split()[0]: line.split()[1:] for line in output.splitlines() if line.strip()}
+    assert int(rows[module][0]) > 0, output
+    assert not any(name.startswith("src/") and name != module for name in rows), output
+
+
 # The pacts a bake's contract layer writes: one file per dependency it has, with these interactions.
 STOREFRONT = [
     "a request for a page of orders",

@@ -42,11 +42,13 @@ from tests.broker import Broker, serving
 from tests.layers import (
     SESSION_LABEL,
     UNAUDITED,
+    assert_mutated_only,
     collected,
     docker_created,
     engine_socket,
     expected_pacts,
     layer_images,
+    mutate_only,
     of_sessions,
     record_sessions,
     still_there,
@@ -510,21 +512,12 @@ def test_act_mutation_when_started_by_hand(act: Path, project: Path, tmp_path: P
     """Started by hand (workflow_dispatch), the mutation job runs mutmut and its report. The run is
     narrowed to one module through mutmut's own setting (``only_mutate``), as a maintainer would for
     a quick look: the whole of the default bake takes half an hour on two cores."""
-    pyproject = project / "pyproject.toml"
-    text = pyproject.read_text()
-    assert "\n[tool.mutmut]\n" in text
-    pyproject.write_text(
-        text.replace("\n[tool.mutmut]\n", f'\n[tool.mutmut]\nonly_mutate = ["{MUTATED}"]\n')
-    )
-    helpers.git(project, "commit", "-q", "-am", "Mutation testing of the problem documents only")
+    mutate_only(project, MUTATED)
 
     engine = run_job(act, project, tmp_path, "mutation")
 
     output = assert_succeeded(engine, "mutation")
-    rows = {line.split()[0]: line.split()[1:] for line in output.splitlines() if line.strip()}
-    killed = int(rows[MUTATED][0])
-    assert killed > 0, output
-    assert not any(module.startswith("src/") and module != MUTATED for module in rows), output
+    assert_mutated_only(output, MUTATED)
 
 
 # --- When each job runs ---------------------------------------------------------------------------

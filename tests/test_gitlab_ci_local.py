@@ -47,7 +47,15 @@ from filelock import FileLock
 
 from tests import helpers
 from tests.broker import Broker, serving
-from tests.layers import UNAUDITED, collected, expected_pacts, layer_images, written_pacts
+from tests.layers import (
+    UNAUDITED,
+    assert_mutated_only,
+    collected,
+    expected_pacts,
+    layer_images,
+    mutate_only,
+    written_pacts,
+)
 
 Baked = Callable[[Mapping[str, str]], Path]
 
@@ -513,15 +521,7 @@ def test_gitlab_mutation_when_started_by_hand(
 ) -> None:
     """In a pipeline started by hand, the mutation job runs mutmut and its report, narrowed to one
     module through mutmut's own setting (``only_mutate``), as a maintainer would for a quick look."""
-    pyproject = project / "pyproject.toml"
-    text = pyproject.read_text()
-    assert "\n[tool.mutmut]\n" in text
-    pyproject.write_text(
-        text.replace("\n[tool.mutmut]\n", f'\n[tool.mutmut]\nonly_mutate = ["{MUTATED}"]\n')
-    )
-    helpers.git(project, "commit", "-q", "-am", "Mutation testing of the problem documents only")
+    mutate_only(project, MUTATED)
 
     output = assert_passed(engine("mutation"), "mutation")
-    rows = {line.split()[0]: line.split()[1:] for line in output.splitlines() if line.strip()}
-    assert int(rows[MUTATED][0]) > 0, output
-    assert not any(module.startswith("src/") and module != MUTATED for module in rows), output
+    assert_mutated_only(output, MUTATED)
