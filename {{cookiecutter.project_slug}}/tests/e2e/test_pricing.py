@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 import threading
 import time
 from collections import Counter
@@ -193,7 +194,10 @@ def test_every_readiness_probe_is_answered_in_time_blaming_only_a_hung_upstream(
         f"\n{name} for {HUNG_FOR_SECONDS:g} s, {PROBERS} probers every {PROBE_INTERVAL:g} s:"
         f" {len(answers)} probes sent, {answered} answered, {dict(states)}; {probes.summary()}"
     )
-    assert len(answers) >= PROBERS * HUNG_FOR_SECONDS / PROBE_INTERVAL, probes.summary()
+    # Each prober kept probing: with every answer within the bound, a prober that began a probe
+    # every interval had begun this many by the end, however loaded the machine.
+    least = PROBERS * math.ceil(HUNG_FOR_SECONDS / max(PROBE_INTERVAL, PROBE_BOUND_SECONDS))
+    assert len(answers) >= least, probes.summary()
     for answer in answers:
         assert_readiness(answer, "degraded", CHECK)
     assert probes.slowest() < PROBE_BOUND_SECONDS, probes.summary()
