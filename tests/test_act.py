@@ -227,7 +227,10 @@ def run_act(act: Path, project: Path, work: Path, event: str, *args: str, **mach
         *local_repositories(project / WORKFLOW),
         "--artifact-server-path", str(artifacts), "--artifact-server-addr", "127.0.0.1",
         "--artifact-server-port", str(free_port()), "--no-cache-server",
-        "--action-cache-path", str(workspaces), "--json", *args,
+        "--action-cache-path", str(workspaces), "--json",
+        # One job at a time: two jobs loading the same action at once race on act's one copy of
+        # it, and the loser fails before its first step (nektos/act#6180).
+        "--concurrent-jobs", "1", *args,
     ]  # fmt: skip
     ran = helpers.run(command, cwd=project, env=engine_env(**machine), timeout=1800)
     return parse(ran, artifacts, workspaces)
