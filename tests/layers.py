@@ -99,6 +99,19 @@ PRICING = [
 NOTIFIER = ["an order.created event"]
 
 
+# pytest's report of what failed, from its FAILURES banner to the end of its summary.
+PYTEST_FAILURES = re.compile(
+    r"^=+ FAILURES =+$.*?^=+ short test summary info =+$.*?^=+ .* =+$", re.M | re.S
+)
+
+
+def failures_first(output: str) -> str:
+    """A job's output with pytest's failures section before it: where an engine's log is cut
+    short in a report, what failed is still read."""
+    failures = PYTEST_FAILURES.findall(output)
+    return "\n".join([*failures, output]) if failures else output
+
+
 def expected_pacts(answers: dict[str, str], slug: str) -> dict[str, list[str]]:
     """The pact files the contract layer of a bake writes, and their interactions."""
     pacts = {f"storefront-{slug}.json": STOREFRONT}

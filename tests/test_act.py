@@ -47,6 +47,7 @@ from tests.layers import (
     docker_created,
     engine_socket,
     expected_pacts,
+    failures_first,
     layer_images,
     mutate_only,
     of_sessions,
@@ -278,7 +279,9 @@ def run_job(act: Path, project: Path, work: Path, name: str, *args: str, **machi
 def assert_succeeded(engine: Engine, job: str, matrix: str = "") -> str:
     """The job's result is success; returns its output."""
     output = engine.output(job, matrix)
-    assert engine.results.get((job, matrix)) == "success", output or engine.ran.output
+    assert engine.results.get((job, matrix)) == "success", failures_first(
+        output or engine.ran.output
+    )
     return output
 
 

@@ -52,6 +52,7 @@ from tests.layers import (
     assert_mutated_only,
     collected,
     expected_pacts,
+    failures_first,
     layer_images,
     mutate_only,
     written_pacts,
@@ -314,7 +315,7 @@ def run_pipeline(
 
 def assert_passed(pipeline: Pipeline, job: str) -> str:
     output = pipeline.output(job)
-    assert pipeline.results.get(job) == "PASS", output or pipeline.ran.output
+    assert pipeline.results.get(job) == "PASS", failures_first(output or pipeline.ran.output)
     return output
 
 

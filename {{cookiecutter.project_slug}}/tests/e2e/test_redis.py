@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import pytest
 
+from {{ cookiecutter.package_name }}.dependencies.cache import SETTINGS
 from tests.e2e.client import Service, assert_readiness
 from tests.e2e.stack import Stack
 
 CACHE = "redis"
 # Its name in /readyz.
 CHECK = "cache"
-# The cache's socket timeout is a fraction of a second: a read without it stays quick.
-READ_BOUND_SECONDS = 1.0
+# A read without the cache tries it twice (the read, then the fill), each try within the cache's
+# socket timeout (the stack keeps the default). The margin is for a loaded two-core runner, where a
+# prompt read has taken 0.7 s; a client that waits its library's default retries and back-off
+# (seconds) or has no socket timeout (a frozen cache: forever) still fails it.
+READ_BOUND_SECONDS = 2 * SETTINGS["CACHE_SOCKET_TIMEOUT_SECONDS"] + 1.0
 
 
 @pytest.mark.parametrize("kind", ["stopped", "paused"])
@@ -26,6 +30,7 @@ def test_without_the_cache_reads_come_from_the_database_quickly(
         ready = service.get("/readyz")
 
     assert [(read.status, read.body) for read in reads] == [(200, order)] * 3
-    assert max(read.seconds for read in reads) < READ_BOUND_SECONDS
+    seconds = [read.seconds for read in reads]
+    assert max(seconds) < READ_BOUND_SECONDS, seconds
     assert_readiness(ready, "degraded", CHECK)
     assert_readiness(service.wait_ready(degraded=False), "ready")
