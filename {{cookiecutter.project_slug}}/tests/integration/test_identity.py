@@ -121,6 +121,28 @@ def test_before_any_key_was_fetched_a_hung_provider_is_a_503_within_the_timeout(
     assert "identity" in readiness.get_json()["detail"]
 
 
+def test_before_any_key_was_fetched_a_failed_fetch_is_tried_again_after_the_retry_interval(
+    make_app: MakeApp, identity_provider: IdentityProvider, identity_key: SigningKey
+) -> None:
+    retry = 0.5  # the requests below, quick on any machine, come well within it
+    client = make_app(AUTH_JWKS_RETRY_SECONDS=retry).test_client()
+    identity_provider.reset()
+    identity_provider.answer({"status": 500, "body": "provider failing"})
+
+    first = create(client, identity_key)[0]
+    tried = time.monotonic()
+    again = create(client, identity_key)[0]  # within the interval: refused without a fetch
+    fetched = identity_provider.jwks_requests(at_least=1)
+    identity_provider.reset()
+    identity_provider.publish(identity_key)
+    time.sleep(max(0.0, tried + retry - time.monotonic()))
+    after = create(client, identity_key)[0]  # the interval is over: fetched again, and accepted
+
+    assert (first, again, after) == (503, 503, 201)
+    assert fetched == 1
+    assert identity_provider.jwks_requests() == 1  # since the provider answered again
+
+
 def test_forged_kids_reach_the_provider_once_per_refresh_interval(
     make_app: MakeApp, identity_provider: IdentityProvider, identity_key: SigningKey
 ) -> None:
