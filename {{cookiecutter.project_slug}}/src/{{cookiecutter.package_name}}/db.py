@@ -8,7 +8,7 @@ import datetime as dt
 import functools
 import logging
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from flask import Flask, Response, current_app, g
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from . import wiring
+from . import config, wiring
 {%- if cookiecutter.database == "mariadb" %}
 from .dependencies.mariadb import SERVER as MARIADB{% endif %}
 {%- if cookiecutter.database == "postgresql" %}
@@ -123,15 +123,18 @@ class SchemaBehind(RuntimeError):
 
 
 class Database:
-    def __init__(self, url: str) -> None:
-        self.engine = sa.create_engine(url, pool_pre_ping=True, **_engine_options(url))
+    def __init__(self, url: str, settings: Mapping[str, Any] | None = None) -> None:
+        """The engine for ``url``, its waits bounded by ``settings`` (a server's: by default,
+        its defaults)."""
+        server = server_for(sa.engine.make_url(url).get_backend_name())
+        bounds = {**(server.settings if server else {}), **(settings or {})}
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **_engine_options(url, bounds))
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _enforce_foreign_keys)
-        server = server_for(self.engine.dialect.name)
         if server is not None:
             # What the driver cannot bound itself.
-            server.bound_waits(self.engine)
+            server.bound_waits(self.engine, bounds)
 
     def check(self, _bound: float) -> str | None:
         # Bounded by the engine's own options: a server's connect, statement and pool timeouts.
@@ -149,7 +152,7 @@ class Database:
 DATABASE: wiring.Extension[Database] = wiring.Extension(__name__)
 
 
-def _engine_options(url: str) -> dict[str, Any]:
+def _engine_options(url: str, settings: Mapping[str, Any]) -> dict[str, Any]:
     if url in ("sqlite://", "sqlite:///:memory:"):
         # An in-memory database lives as long as its connection: share one across the process.
         return {"connect_args": {"check_same_thread": False}, "poolclass": sa.StaticPool}
@@ -158,7 +161,7 @@ def _engine_options(url: str) -> dict[str, Any]:
     # Bounded waits come from the server's own module, so that an unreachable server costs a
     # request seconds, not minutes.
     server = server_for(sa.engine.make_url(url).get_backend_name())
-    return server.engine_options if server is not None else {}
+    return server.engine_options(settings) if server is not None else {}
 
 
 def server_for(backend: str) -> wiring.DatabaseServer | None:
@@ -179,7 +182,7 @@ def _enforce_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
 def init_app(app: Flask) -> None:
     for error in UNAVAILABLE:
         app.register_error_handler(error, _database_unavailable)
-    database = Database(app.config["DATABASE_URL"])
+    database = Database(app.config["DATABASE_URL"], _server_settings(app))
     DATABASE.set(app, database)
     wiring.register(
         app,
@@ -194,6 +197,16 @@ def init_app(app: Flask) -> None:
         # finds the schema at head, instead of failing on tables the first made meanwhile.
         with FileLock(f"{database.engine.url.database}.lock"):
             upgrade(database.engine)
+
+
+def _server_settings(app: Flask) -> dict[str, Any]:
+    """The database server's own settings (its bounded waits), each a duration; none for SQLite."""
+    url = sa.engine.make_url(app.config["DATABASE_URL"])
+    server = server_for(url.get_backend_name())
+    if server is None:
+        return {}
+    wiring.settings(app, server.settings)
+    return {name: config.seconds(app, name) for name in server.settings}
 
 
 def _database_unavailable(error: Exception) -> Response:

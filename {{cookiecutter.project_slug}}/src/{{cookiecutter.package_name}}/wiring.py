@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -201,19 +201,21 @@ def register(app: Flask, dependency: Dependency) -> None:
 
 @dataclass(frozen=True)
 class DatabaseServer:
-    """A database server the service can use: which SQLAlchemy backends it answers to, the
-    engine options that bound a request's waits and those of a migration, types that keep
-    microseconds and compare strings exactly if the defaults do not, and a hook for bounds the
-    driver cannot set (``bound_waits``)."""
+    """A database server the service can use: which SQLAlchemy backends it answers to, its
+    settings (their defaults: durations, ``*_SECONDS``), the engine options that bound a request's
+    waits (made from those settings) and those of a migration, types that keep microseconds and
+    compare strings exactly if the defaults do not, and a hook for bounds the driver cannot set
+    (``bound_waits``, given the settings too)."""
 
     backends: tuple[str, ...]
-    engine_options: dict[str, Any]
+    settings: dict[str, Any]
+    engine_options: Callable[[Mapping[str, Any]], dict[str, Any]]
     # For schema changes, which may rewrite a table: the connect bounded, statements not.
     migration_options: dict[str, Any]
     datetime_type: sa.types.TypeEngine[Any] | None = None
     # The type of a string of the given length compared exactly, if the default does not.
     exact_string_type: Callable[[int], sa.types.TypeEngine[Any]] | None = None
-    bound_waits: Callable[[sa.Engine], None] = lambda _engine: None
+    bound_waits: Callable[[sa.Engine, Mapping[str, Any]], None] = lambda _engine, _settings: None
 
 
 def settings(app: Flask, defaults: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ from tests.support.fixtures import merged
 
 OVERRIDES: list[str] = [
     # the fixtures of each dependency's part of the compose override
+    "database_override",
     {%- if cookiecutter.auth == "jwt" %}
     "identity_override",{% endif %}
     {%- if cookiecutter.message_broker == "rabbitmq" %}

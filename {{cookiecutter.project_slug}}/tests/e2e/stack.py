@@ -33,7 +33,7 @@ APP_REPLICAS = 2
 # Every request answers within this, whatever a dependency does: the service's promise.
 BOUND_SECONDS = 5.0
 # /readyz answers within this (FLASK_READINESS_TIMEOUT_SECONDS), whatever a dependency does.
-READINESS_SECONDS = 1.0
+READINESS_SECONDS = 0.5
 # How long a service may take to be healthy again, or a one-off container to run.
 START_SECONDS = 120
 # What an override file changes, by compose service.

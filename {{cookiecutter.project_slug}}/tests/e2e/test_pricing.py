@@ -37,15 +37,19 @@ FAULTS: list[dict[str, Any]] = [
 # bound is half that: a loaded two-core runner has made a prompt read take 0.7 s.
 SLOW = READ_TIMEOUT * 0.6
 SLOW_PER_REPLICA = 10
-SLOWED_FOR_SECONDS = 2.0
+# Long enough for several rounds of slow creates, and reads among them.
+SLOWED_FOR_SECONDS = SLOW * 4
 READ_BOUND_SECONDS = (SLOW_PER_REPLICA - 1) * SLOW / 2
 # A hung upstream takes connections, and answers long after the read timeout, or never.
 HUNG_SECONDS = READ_TIMEOUT * 10
-HUNG_FOR_SECONDS = 2.0
 PROBERS = 4
-PROBE_INTERVAL = 0.5
+# An orchestrator's probes, as often as the readiness deadline: each prober has one in flight
+# at a time.
+PROBE_INTERVAL = READINESS_SECONDS
 # Every probe is answered by the readiness deadline; the margin is for a loaded machine.
 PROBE_BOUND_SECONDS = READINESS_SECONDS + 0.5
+# Hung for a few readiness deadlines: each prober meets the hang several times.
+HUNG_FOR_SECONDS = 3 * READINESS_SECONDS
 # The upstream's name in /readyz.
 CHECK = "pricing"
 RECOVERED_WITHIN_SECONDS = HUNG_SECONDS + 5.0

@@ -22,6 +22,7 @@ import pytest
 from kombu import Connection, Exchange, Queue
 
 from tests.e2e.client import Service, outage_under_load, percentile
+from tests.e2e.services.rabbitmq import BROKER_TIMEOUT_SECONDS, RELAY_INTERVAL_SECONDS
 from tests.e2e.stack import BOUND_SECONDS, Query, Stack, eventually, frozen
 
 BROKER = "rabbitmq"
@@ -32,14 +33,17 @@ BROKER = "rabbitmq"
 USUAL_SECONDS = 1.0
 USUAL_SHARE = 0.9
 # How soon the waiting events must be out once the broker accepts connections again (the relay
-# polls every 0.1 s here; the rest is the backlog itself, a few hundred events).
+# polls every RELAY_INTERVAL_SECONDS here; the rest is the backlog itself, a few hundred events).
 PUBLISHED_WITHIN_SECONDS = 3.0
 RELAY = "relay"
 # Orders created while every relay is frozen: fewer than a batch (BROKER_RELAY_BATCH, 100), so
 # that the first relay to poll claims them all.
 BACKLOG = 30
-# How long the other relays poll while the first one holds its claim (each polls every 0.1 s).
-CLAIM_HELD_SECONDS = 1.0
+# How long the other relays poll while the first one holds its claim: several of their passes.
+CLAIM_HELD_SECONDS = 5 * RELAY_INTERVAL_SECONDS
+# The broker out for a few of the relays' bounds on it: passes that fail, and more than ten
+# requests from the load meanwhile.
+OUTAGE_SECONDS = 3 * BROKER_TIMEOUT_SECONDS
 # A relay killed: the others take over within a poll; one alone is restarted first.
 TAKEN_OVER_WITHIN_SECONDS = 15.0
 # A starved relay gets this share of one CPU: its work takes about a hundred times as long.
@@ -124,7 +128,7 @@ def test_an_order_is_announced_once(service: Service, event_queue: EventQueue) -
 def test_orders_are_accepted_without_the_broker_and_announced_once_it_is_back(
     kind: str, stack: Stack, service: Service, event_queue: EventQueue
 ) -> None:
-    with outage_under_load(stack, service, BROKER, kind) as done:
+    with outage_under_load(stack, service, BROKER, kind, seconds=OUTAGE_SECONDS) as done:
         event_queue.connection().release()  # once the broker accepts connections again
         back = time.monotonic()
 

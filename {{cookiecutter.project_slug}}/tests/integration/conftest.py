@@ -61,12 +61,15 @@ def configured_dependencies() -> list[str]:
 
 
 @pytest.fixture
-def service_config(database_url: str, request: pytest.FixtureRequest) -> dict[str, Any]:
+def service_config(
+    database_url: str, database_settings: dict[str, Any], request: pytest.FixtureRequest
+) -> dict[str, Any]:
     """The service configured for the real dependencies, with short timeouts so that failure
     scenarios cost a fraction of a second."""
     return {
         "TESTING": True,
         "DATABASE_URL": database_url,
+        **database_settings,
         "READINESS_TIMEOUT_SECONDS": READINESS_TIMEOUT,
         **merged(request, SETTINGS.values()),
     }

@@ -13,10 +13,15 @@ from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }}.dependencies.cache import SETTINGS, OrderCache
 from tests.fixtures import docker
-from tests.fixtures.redis import redis_container, url_of
+from tests.fixtures.redis import CACHE_SETTINGS, redis_container, url_of
 from tests.support.api import Orders
 from tests.support.apps import MakeApp
 from tests.support.readiness import Outage, assert_degraded_during
+
+SOCKET_TIMEOUT = CACHE_SETTINGS["CACHE_SOCKET_TIMEOUT_SECONDS"]
+# The TTL of an app made to see an entry expire: short, so that the test waits a fraction of a
+# second; the entry must be gone within a few times it, and not before it.
+SHORT_TTL_SECONDS = 0.3
 
 
 def change_behind_the_services_back(connection: sa.Connection, order_id: int) -> None:
@@ -73,15 +78,16 @@ def test_cancelling_invalidates_the_entry(orders: Orders, redis_client: redis.Re
 def test_an_entry_expires_after_its_ttl(
     make_app: MakeApp, redis_client: redis.Redis, connection: sa.Connection
 ) -> None:
-    orders = Orders(make_app(CACHE_TTL_SECONDS=1).test_client())
+    orders = Orders(make_app(CACHE_TTL_SECONDS=SHORT_TTL_SECONDS).test_client())
     order_id = orders.created()["id"]
     orders.get(order_id)
+    filled = time.monotonic()
     key = OrderCache.key(order_id, orders.viewer)
-    assert 0 < redis_client.pttl(key) <= 1000
+    assert 0 < redis_client.pttl(key) <= SHORT_TTL_SECONDS * 1000
 
-    deadline = time.monotonic() + 3
+    deadline = filled + SHORT_TTL_SECONDS * 3
     while redis_client.exists(key) and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(SHORT_TTL_SECONDS / 10)
     change_behind_the_services_back(connection, order_id)
 
     assert not redis_client.exists(key)
@@ -106,7 +112,7 @@ def test_with_the_cache_hanging_reads_come_from_the_database_and_readiness_repor
 
     assert response.status_code == 200
     assert response.get_json()["sku"] == "CHANGED"  # the database's, not the cache's
-    assert took < 1.5  # two socket timeouts of 0.25 s (read, then write), and slack
+    assert took < 2 * SOCKET_TIMEOUT + 1.0  # two socket timeouts (read, then write), and slack
     assert readiness.status_code == 200
     assert readiness.get_json()["degraded"] == ["cache"]
 

@@ -117,8 +117,10 @@ def test_orders_are_listed_and_paged_in_id_order_when_the_server_keeps_them_othe
 
 
 # What a client sees when the server stops answering: a 503 problem within the service's bound
-# (every round trip of the driver is bounded by the server's own module), then service as usual.
-DATABASE_BOUND_SECONDS = 5.0
+# (every round trip of the driver is bounded by the server's own module, as the settings the
+# tests give it say: ``hung_database_seconds``), then service as usual. The margin is for a
+# loaded machine; a service waiting out its production bounds exceeds it.
+MARGIN_SECONDS = 0.75
 
 
 def timed(call: Callable[[], TestResponse]) -> tuple[TestResponse, float]:
@@ -128,7 +130,7 @@ def timed(call: Callable[[], TestResponse]) -> tuple[TestResponse, float]:
 
 
 def test_a_hung_server_is_a_503_problem_within_the_bound_and_then_recovers(
-    committing_app: Flask, database_outage: Outage
+    committing_app: Flask, database_outage: Outage, hung_database_seconds: float
 ) -> None:
     client = committing_app.test_client()
     assert client.get("/orders").status_code == 200  # the pool now holds a connection
@@ -147,5 +149,5 @@ def test_a_hung_server_is_a_503_problem_within_the_bound_and_then_recovers(
     for response, took in answers:
         assert response.status_code == 503, response.get_data(as_text=True)
         assert response.mimetype == "application/problem+json"
-        assert took < DATABASE_BOUND_SECONDS
+        assert took < hung_database_seconds + MARGIN_SECONDS
     assert client.post("/orders", json=order_body()).status_code == 201

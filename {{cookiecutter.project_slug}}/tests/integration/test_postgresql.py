@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from {{ cookiecutter.package_name }} import db
 from {{ cookiecutter.package_name }}.dependencies import postgresql
+from tests.fixtures.postgresql import DATABASE_SETTINGS
 from tests.support.orders import assert_a_time_comes_back_as_the_same_instant
 from tests.support.readiness import Outage
 
@@ -32,8 +33,14 @@ def test_a_time_is_the_same_instant_whatever_the_session_time_zone(
     assert_a_time_comes_back_as_the_same_instant(session, connection)
 
 
+STATEMENT_TIMEOUT = DATABASE_SETTINGS["DATABASE_STATEMENT_TIMEOUT_SECONDS"]
+CALL_TIMEOUT = DATABASE_SETTINGS["DATABASE_CALL_TIMEOUT_SECONDS"]
+
+
 def test_a_migration_may_run_longer_than_a_request_may(app: Flask) -> None:
-    long_statement = sa.text("SELECT pg_sleep(2)")
+    # Longer than a request's statement may run, shorter than its round trip's deadline: the
+    # server itself cancels it, keeping the connection.
+    long_statement = sa.text(f"SELECT pg_sleep({(STATEMENT_TIMEOUT + CALL_TIMEOUT) / 2:g})")
 
     with app.app_context(), db.migration_engine() as engine, engine.connect() as connection:
         connection.execute(long_statement)
@@ -41,14 +48,17 @@ def test_a_migration_may_run_longer_than_a_request_may(app: Flask) -> None:
             bounded.execute(long_statement)
 
 
-# A round trip's deadline, and the watch's tick and a little more.
-ROUND_TRIP_BOUND = postgresql.CALL_SECONDS + 0.5
+# A round trip's deadline, and the watch's tick and a little more (a service waiting out its
+# production deadline, postgresql.CALL_SECONDS, exceeds it).
+ROUND_TRIP_BOUND = CALL_TIMEOUT + 0.5
+assert ROUND_TRIP_BOUND < postgresql.CALL_SECONDS
 
 
 @pytest.fixture
 def transactions(database_url: str) -> Iterator[Callable[[], sa.Connection]]:
-    """Connections of the service's own engine, each in a transaction (a statement run)."""
-    engine = db.Database(database_url).engine
+    """Connections of the service's own engine, each in a transaction (a statement run), with
+    the tests' settings."""
+    engine = db.Database(database_url, DATABASE_SETTINGS).engine
     opened: list[sa.Connection] = []
 
     def begin() -> sa.Connection:

@@ -36,8 +36,9 @@ READ_TIMEOUT = PRICING_SETTINGS["PRICING_READ_TIMEOUT_SECONDS"]
 BACKOFF = PRICING_SETTINGS["PRICING_BACKOFF_SECONDS"]
 FAIL_MAX = PRICING_SETTINGS["PRICING_BREAKER_FAIL_MAX"]
 RESET_SECONDS = PRICING_SETTINGS["PRICING_BREAKER_RESET_SECONDS"]
-# A health endpoint slower than readiness waits: it answers well after the probe has.
-HEALTH_DELAY_SECONDS = 2.0
+# A health endpoint slower than readiness waits, and than a check retried as a call is: it answers
+# well after the probe has, and after any retry of it would have been sent.
+HEALTH_DELAY_SECONDS = READINESS_TIMEOUT + ATTEMPTS * READ_TIMEOUT
 # What a probe may take beyond readiness's deadline on a loaded machine.
 PROBE_MARGIN = 0.5
 PROBES = 10

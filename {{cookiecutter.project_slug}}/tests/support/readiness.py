@@ -20,7 +20,7 @@ from .apps import MakeApp
 Outage = Callable[[], contextlib.AbstractContextManager[dict[str, Any]]]
 # How long /readyz waits for the checks in the integration layer: short, so that an outage costs
 # a fraction of a second.
-READINESS_TIMEOUT = 1.0
+READINESS_TIMEOUT = 0.5
 # Each check is bounded on its own, by half of that: what a check that hangs costs a probe.
 CHECK_BOUND = READINESS_TIMEOUT / 2
 # What a dependency that answers is reported as (the SQLite file is embedded, not a server).

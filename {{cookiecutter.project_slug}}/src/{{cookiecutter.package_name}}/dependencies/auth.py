@@ -20,7 +20,9 @@
   failed refresh keeps them, so that tokens signed by known keys work through a provider outage.
   A ``kid`` not among them refetches the keys (a rotation). Any refetch happens at most once
   every ``AUTH_JWKS_REFRESH_SECONDS``: forged kids cannot flood the provider, and through an
-  outage one request per interval waits for its timeout, not every one.
+  outage one request per interval waits for its timeout, not every one. Until the keys were
+  fetched once, a failed fetch is tried again sooner, after ``AUTH_JWKS_RETRY_SECONDS`` (or the
+  refresh interval, if shorter).
 - Readiness: the provider is required until its keys were fetched once (without them no caller
   can be authenticated), then reported degraded while its last refresh failed. Probes refresh
   the keys only when a request would, within the same limit.
@@ -72,6 +74,9 @@ SETTINGS: dict[str, Any] = {
     "AUTH_JWKS_TIMEOUT_SECONDS": 2.0,
     "AUTH_JWKS_LIFESPAN_SECONDS": 300,
     "AUTH_JWKS_REFRESH_SECONDS": 30,
+    # Until the keys were fetched once every caller waits for them: a failed fetch is tried again
+    # after this (or the refresh interval, if shorter).
+    "AUTH_JWKS_RETRY_SECONDS": 1.0,
     # Below the 8 KB a server takes for a header line (gunicorn answers a longer one 431 itself).
     "AUTH_MAX_TOKEN_BYTES": 4096,
 }
@@ -82,7 +87,8 @@ PUBLIC_KEY_ALGORITHMS = frozenset(
 MAX_SUBJECT_LENGTH = 255
 # A key set of a few keys is a few kilobytes.
 MAX_JWKS_BYTES = 64 * 1024
-UNKNOWN_RETRY_SECONDS = 1.0
+# The default of ``AUTH_JWKS_RETRY_SECONDS``, for a key set made without one.
+UNKNOWN_RETRY_SECONDS = SETTINGS["AUTH_JWKS_RETRY_SECONDS"]
 REALM = "{{ cookiecutter.project_slug }}"
 EMBEDDED_KEY_FILE = "auth-signing-key.pem"
 EMBEDDED_KID = "embedded"
@@ -155,10 +161,12 @@ class KeySet:
         refresh_seconds: float,
         clock: Callable[[], float] = time.monotonic,
         state: str | None = None,
+        retry_seconds: float = UNKNOWN_RETRY_SECONDS,
     ) -> None:
         self._fetch = fetch
         self._lifespan = lifespan_seconds
         self._refresh_interval = refresh_seconds
+        self._retry_interval = retry_seconds
         self._clock = clock
         # What readiness reports while the keys are usable (``embedded`` for the development key).
         self._state = state
@@ -211,11 +219,11 @@ class KeySet:
 
     def _may_refresh(self) -> bool:
         # Until the keys are known every caller waits for them: retried sooner, yet never more
-        # than once a second.
+        # than once per retry interval.
         interval = (
             self._refresh_interval
             if self.known
-            else min(UNKNOWN_RETRY_SECONDS, self._refresh_interval)
+            else min(self._retry_interval, self._refresh_interval)
         )
         return self._tried_at is None or self._clock() - self._tried_at >= interval
 
@@ -390,12 +398,13 @@ def fetch_jwks(http: requests.Session, url: str, timeout: float) -> dict[str, An
 
 def _provider_keys(app: Flask) -> KeySet:
     url = config.required(app, "AUTH_JWKS_URL", "tokens cannot be checked")
-    timeout = float(app.config["AUTH_JWKS_TIMEOUT_SECONDS"])
+    timeout = config.seconds(app, "AUTH_JWKS_TIMEOUT_SECONDS")
     http = requests.Session()
     return KeySet(
         lambda: fetch_jwks(http, url, timeout),
         lifespan_seconds=float(app.config["AUTH_JWKS_LIFESPAN_SECONDS"]),
         refresh_seconds=float(app.config["AUTH_JWKS_REFRESH_SECONDS"]),
+        retry_seconds=config.seconds(app, "AUTH_JWKS_RETRY_SECONDS"),
     )
 
 

@@ -28,6 +28,8 @@ from ..models import CREATED, Order
 SETTINGS: dict[str, Any] = {
     # None reads from the database (development only; see the module's docstring).
     "REDIS_URL": None,
+    # How long an entry is served before the database is read again; fractions of a second are
+    # kept (the entry is written with a TTL in milliseconds).
     "CACHE_TTL_SECONDS": 60,
     "CACHE_SOCKET_TIMEOUT_SECONDS": 0.25,
 }
@@ -35,9 +37,9 @@ logger = logging.getLogger(__name__)
 
 
 class OrderCache:
-    def __init__(self, client: redis.Redis, ttl_seconds: int) -> None:
+    def __init__(self, client: redis.Redis, ttl_seconds: float) -> None:
         self.client = client
-        self.ttl_seconds = ttl_seconds
+        self.ttl_milliseconds = max(1, round(ttl_seconds * 1000))
 
     @staticmethod
     def key(order_id: int, viewer: str) -> str:
@@ -70,7 +72,7 @@ class OrderCache:
     def put(self, order_id: int, document: dict[str, Any]) -> None:
         try:
             self.client.set(
-                self.key_for_caller(order_id), json.dumps(document), ex=self.ttl_seconds
+                self.key_for_caller(order_id), json.dumps(document), px=self.ttl_milliseconds
             )
         except redis.RedisError as error:
             logger.warning("cache write failed: %s", error)
@@ -113,13 +115,13 @@ def init_app(app: Flask) -> None:
         wiring.register(app, wiring.Dependency("cache", _disabled, required=False))
         return
     url = config.required(app, "REDIS_URL", "orders would be read without the cache")
-    timeout = float(app.config["CACHE_SOCKET_TIMEOUT_SECONDS"])
+    timeout = config.seconds(app, "CACHE_SOCKET_TIMEOUT_SECONDS")
     # One attempt per command: redis-py's default retries (with pauses of up to seconds) would
     # make reads wait on a cache they can do without.
     client = redis.Redis.from_url(
         url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
     )
-    cache = OrderCache(client, int(app.config["CACHE_TTL_SECONDS"]))
+    cache = OrderCache(client, config.seconds(app, "CACHE_TTL_SECONDS"))
     wired = wiring.of(app)
     wired.reader = cache.read_through
     wired.on_committed.append(cache.invalidate_changed)

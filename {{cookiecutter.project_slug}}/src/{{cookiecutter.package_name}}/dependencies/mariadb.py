@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.dialects import mysql
 
+from ..config import InvalidSetting
 from ..wiring import DatabaseServer
 
 # Bounded waits, so that a server that cannot answer costs a request seconds (then a 503
@@ -15,20 +17,50 @@ from ..wiring import DatabaseServer
 # (a 409, as on every server): MariaDB 11.6.2 and later would report it first, as an error the
 # service cannot tell from a server that fails (1020, "Record has changed since last read"), so the
 # session leaves that check off there; older servers skip the comment that says so.
-SESSION = (
-    "SET SESSION max_statement_time = 1, innodb_lock_wait_timeout = 1"
-    " /*M!110602 , innodb_snapshot_isolation = OFF */"
-)
-ENGINE_OPTIONS: dict[str, Any] = {
-    "connect_args": {
-        "connect_timeout": 2,
-        "read_timeout": 1.5,
-        "write_timeout": 1.5,
-        "init_command": SESSION,
-    },
-    "pool_timeout": 2,
-    "pool_recycle": 3600,
+SETTINGS: dict[str, Any] = {
+    # A statement running longer is stopped by the server (max_statement_time); the connection is
+    # kept.
+    "DATABASE_STATEMENT_TIMEOUT_SECONDS": 1.0,
+    # Every read and write of a round trip to a server that answers nothing gives up after this,
+    # losing the connection: above the statement timeout.
+    "DATABASE_CALL_TIMEOUT_SECONDS": 1.5,
 }
+
+
+def session_command(statement_seconds: float) -> str:
+    return (
+        f"SET SESSION max_statement_time = {statement_seconds:g}, innodb_lock_wait_timeout = 1"
+        " /*M!110602 , innodb_snapshot_isolation = OFF */"
+    )
+
+
+SESSION = session_command(SETTINGS["DATABASE_STATEMENT_TIMEOUT_SECONDS"])
+
+
+def engine_options(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The engine options that bound a request's waits, from the settings (durations, checked).
+    A lock is waited for a second at most (the server's least)."""
+    statement = float(settings["DATABASE_STATEMENT_TIMEOUT_SECONDS"])
+    call = float(settings["DATABASE_CALL_TIMEOUT_SECONDS"])
+    if call <= statement:
+        raise InvalidSetting(
+            "DATABASE_CALL_TIMEOUT_SECONDS",
+            f"must be above FLASK_DATABASE_STATEMENT_TIMEOUT_SECONDS ({statement:g}), not {call:g}:"
+            " a slow statement would cost the connection instead of being stopped",
+        )
+    return {
+        "connect_args": {
+            "connect_timeout": 2,
+            "read_timeout": call,
+            "write_timeout": call,
+            "init_command": session_command(statement),
+        },
+        "pool_timeout": 2,
+        "pool_recycle": 3600,
+    }
+
+
+ENGINE_OPTIONS: dict[str, Any] = engine_options(SETTINGS)
 # A migration may hold a table for long (a column changed, an index built): its statements and
 # reads are not bounded, and it waits a little longer for a lock.
 MIGRATION_OPTIONS: dict[str, Any] = {
@@ -45,7 +77,8 @@ EXACT_COLLATION = "utf8mb4_nopad_bin"
 
 SERVER = DatabaseServer(
     backends=("mysql", "mariadb"),
-    engine_options=ENGINE_OPTIONS,
+    settings=SETTINGS,
+    engine_options=engine_options,
     migration_options=MIGRATION_OPTIONS,
     # DATETIME keeps whole seconds unless given a fractional precision: the microseconds would be
     # lost, and an order read back would differ from the one just created.

@@ -15,7 +15,12 @@ __all__ = ["e2e_identity_headers", "identity_override"]
 SERVICE = "identity"
 # The one-off service that holds the stack's development key, and signs with it.
 KEY_SERVICE = "identity-key"
-LIFESPAN_SECONDS = 1
+# The service's keys expire this soon, and are refreshed as often: an outage of a few lifespans
+# meets refreshes that fail. A fetch is cut at half a second: a stack on a loaded two-core machine
+# has taken longer than a quarter to answer a restarted replica's first fetch.
+LIFESPAN_SECONDS = 0.5
+REFRESH_SECONDS = 0.5
+FETCH_TIMEOUT_SECONDS = 0.5
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +30,8 @@ def identity_override() -> Override:
         APP: {
             "environment": {
                 "FLASK_AUTH_JWKS_LIFESPAN_SECONDS": str(LIFESPAN_SECONDS),
-                "FLASK_AUTH_JWKS_REFRESH_SECONDS": "1",
-                "FLASK_AUTH_JWKS_TIMEOUT_SECONDS": "0.5",
+                "FLASK_AUTH_JWKS_REFRESH_SECONDS": str(REFRESH_SECONDS),
+                "FLASK_AUTH_JWKS_TIMEOUT_SECONDS": str(FETCH_TIMEOUT_SECONDS),
             }
         }
     }

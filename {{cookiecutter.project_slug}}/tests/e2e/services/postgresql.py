@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.stack import Query, Stack
+from tests.e2e.stack import APP, Override, Query, Stack
 
 # The fixtures, which the layer's conftest imports (``import *``).
-__all__ = ["database_query", "database_service"]
+__all__ = ["database_override", "database_query", "database_service", "database_settings"]
 
 SERVICE = "postgres"
+# The service's bounds on the database, short: a round trip to a hung server is cut within half a
+# second, so that an outage need last only a few of them.
+DATABASE_SETTINGS: dict[str, float] = {
+    "DATABASE_STATEMENT_TIMEOUT_SECONDS": 0.3,
+    "DATABASE_CALL_TIMEOUT_SECONDS": 0.5,
+}
+
+
+@pytest.fixture(scope="session")
+def database_override() -> Override:
+    return {APP: {"environment": {f"FLASK_{k}": str(v) for k, v in DATABASE_SETTINGS.items()}}}
+
+
+@pytest.fixture(scope="session")
+def database_settings() -> dict[str, float]:
+    return dict(DATABASE_SETTINGS)
 
 
 @pytest.fixture(scope="session")

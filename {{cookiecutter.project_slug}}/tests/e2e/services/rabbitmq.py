@@ -13,6 +13,10 @@ __all__ = ["amqp_url", "rabbitmq_override"]
 
 SERVICE = "rabbitmq"
 AMQP_PORT = 5672
+# The relays' bounds on the broker, short: a pass on a hung broker costs this, and an outage need
+# last only a few of them; a relay looks for waiting events this often.
+BROKER_TIMEOUT_SECONDS = 0.5
+RELAY_INTERVAL_SECONDS = 0.1
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +29,8 @@ def rabbitmq_override() -> Override:
         },
         "relay": {
             "environment": {
-                "FLASK_BROKER_TIMEOUT_SECONDS": "1",
-                "FLASK_BROKER_RELAY_INTERVAL_SECONDS": "0.1",
+                "FLASK_BROKER_TIMEOUT_SECONDS": str(BROKER_TIMEOUT_SECONDS),
+                "FLASK_BROKER_RELAY_INTERVAL_SECONDS": str(RELAY_INTERVAL_SECONDS),
             }
         },
     }

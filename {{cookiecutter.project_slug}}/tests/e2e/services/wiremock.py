@@ -14,8 +14,10 @@ __all__ = ["pricing_url", "wiremock_override"]
 
 SERVICE = "pricing"
 PORT = 8080
+# The service's client of the upstream, bounded short: what the scenarios wait out follows.
+CONNECT_TIMEOUT = 0.5
 READ_TIMEOUT = 0.5
-RESET_SECONDS = 2.0
+RESET_SECONDS = 0.5
 FAIL_MAX = 3
 
 
@@ -31,6 +33,7 @@ def wiremock_override() -> Override:
         },
         APP: {
             "environment": {
+                "FLASK_PRICING_CONNECT_TIMEOUT_SECONDS": str(CONNECT_TIMEOUT),
                 "FLASK_PRICING_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
                 "FLASK_PRICING_RETRIES": "1",
                 "FLASK_PRICING_BREAKER_FAIL_MAX": str(FAIL_MAX),
