@@ -16,7 +16,8 @@ Bakes the full-option project, then prints (median of ``--runs`` runs):
    code names (the ``*_SECONDS`` and ``*TIMEOUT*`` numbers it waits out);
 5. the mutation score of the bake (``tox -e mutation``'s two steps: mutmut over ``src/`` against
    the unit layer, then its report per module), which takes about a quarter of an hour;
-6. with ``--ci-log``, the template CI's wall time from a log of ``bash .ci/run``, next to its target.
+6. the waits the layers keep at real time, with the reason for each (``REAL_TIME_WAITS``);
+7. with ``--ci-log``, the template CI's wall time from a log of ``bash .ci/run``, next to its target.
 
 ``--short`` runs each part once, with few isolation rounds, no sequential start, no mutation
 testing, two integration tests and no e2e layer (it runs through the same code as the integration
@@ -67,6 +68,21 @@ E2E_TARGET_SECONDS = 60.0
 # The template's own CI (``bash .ci/run`` from a fresh clone), read from its log (``--ci-log``).
 TEMPLATE_CI_TARGET_SECONDS = 12 * 60
 SLOWEST_SHOWN = 10
+# What the layers wait out at real time, no setting shortening it, and why: printed beside the
+# figures, so that a wait added to this list is a decision, and one missing from it a question.
+REAL_TIME_WAITS = (
+    ("containers starting, the stack's up --wait", "the servers' own boot (RabbitMQ's Erlang VM "
+     "about 7 s); part 1 and 3 measure them"),
+    ("the service image built", "once per session, from the bake's Dockerfile; cached layers"),
+    ("every e2e restart (broker from its volume, database, identity provider's JVM, the service, "
+     "the relay)", "a restart is the behaviour under test: health checks say when it is back"),
+    ("PostgreSQL's connect timeout, 2 s", "libpq takes nothing shorter: a hung server's first "
+     "connection waits it out"),
+    ("the relay starved of CPU, then killed", "its progress at 1 % of a core is what shows a "
+     "claim held and taken over"),
+    ("one-off `docker compose run` containers", "the README's commands and a service started "
+     "without a setting, each a container's start"),
+)  # fmt: skip
 # The fixtures that say what a test waits on: a fault it injects, a dependency it reads back from.
 WAITING_FIXTURES = ("_outage", "_stubs", "order_events", "event_queue", "committing_", "service_in")
 
@@ -431,6 +447,10 @@ def main() -> int:
         print()
         print("mutation score (mutmut over src/, killed by the unit layer), target >= 90 %")
         print(mutation)
+    print()
+    print("waits kept at real time (no setting shortens them), and why")
+    for wait, reason in REAL_TIME_WAITS:
+        print(f"  {wait}: {reason}")
     if args.ci_log:
         print_template_ci(args.ci_log)
     return 0
