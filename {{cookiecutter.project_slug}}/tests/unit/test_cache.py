@@ -18,11 +18,7 @@ from {{ cookiecutter.package_name }}.dependencies.cache import OrderCache
 from {{ cookiecutter.package_name }}.models import Order
 from tests.support.api import Orders
 from tests.support.apps import MakeApp, assert_degraded, each_unset_value, engine_of
-
-
-@pytest.fixture
-def app(make_app: MakeApp) -> Flask:
-    return make_app(CACHE_TTL_SECONDS=45)
+from tests.unit.fakes.cache import CACHE_TTL_SECONDS
 
 
 def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -61,7 +57,7 @@ def test_first_read_fills_the_cache_with_the_configured_ttl(
 
     assert response.status_code == 200
     assert cached(fake_redis, key) == response.get_json()
-    assert fake_redis.ttl(key) == 45
+    assert fake_redis.ttl(key) == CACHE_TTL_SECONDS
 
 
 def test_second_read_is_served_from_the_cache(app: Flask, orders: Orders) -> None:
