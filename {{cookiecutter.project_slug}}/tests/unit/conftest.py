@@ -2,14 +2,14 @@
 
 Every dependency is configured and answered in process: the database is SQLite in memory (one
 shared connection), its tables made with ``create_all``; each other dependency has a module of
-fakes in ``fakes/`` (imported below) whose settings fixture (``FAKE_SETTINGS``) points the app at
-its fake. Any real socket or DNS lookup fails the test (pytest-socket).
+fakes in ``fakes/`` (imported below), listed in ``FAKES``: the fixture that points the app at its
+fake, and the one that resets it. Any real socket or DNS lookup fails the test (pytest-socket).
 
 The tests share one app (``app``, ``client``, ``orders``), built once for the layer: building one
 costs milliseconds, most of them werkzeug compiling its URL rules, and hundreds of tests would
 spend seconds on it. Each test finds it as built all the same: its tables emptied, its settings and
 wiring put back, and each dependency's fake (and what the app keeps of it, such as a circuit
-breaker's count) reset by the fixture ``FAKE_RESETS`` names. A test that needs other settings builds
+breaker's count) reset by its fixture in ``FAKES``. A test that needs other settings builds
 an app of its own with ``make_app(**settings)``.
 """
 
@@ -41,32 +41,28 @@ from tests.unit.fakes.events import *{% endif %}
 {%- if cookiecutter.upstream_api == "yes" %}
 from tests.unit.fakes.pricing import *{% endif %}
 
-FAKE_SETTINGS: dict[str, str] = {
-    # each dependency besides the database, by the name readiness reports: the fixture that
-    # points the service at its fake
+
+@dataclasses.dataclass(frozen=True)
+class Fake:
+    """A dependency's stand-in, by its fixtures: ``settings`` points the service at it (once for
+    the layer), ``reset`` clears what it and the shared app keep of it, before every test (data,
+    messages, answers, a circuit breaker's count, keys fetched)."""
+
+    settings: str
+    reset: str
+
+
+FAKES: dict[str, Fake] = {
+    # each dependency besides the database, by the name readiness reports
     {%- if cookiecutter.message_broker == "rabbitmq" %}
-    "broker": "fake_broker_settings",{% endif %}
+    "broker": Fake("fake_broker_settings", "fake_broker_reset"),{% endif %}
     {%- if cookiecutter.cache == "redis" %}
-    "cache": "fake_cache_settings",{% endif %}
+    "cache": Fake("fake_cache_settings", "fake_cache_reset"),{% endif %}
     {%- if cookiecutter.auth == "jwt" %}
-    "identity": "fake_auth_settings",{% endif %}
+    "identity": Fake("fake_auth_settings", "fake_auth_reset"),{% endif %}
     {%- if cookiecutter.upstream_api == "yes" %}
-    "pricing": "fake_pricing_settings",{% endif %}
+    "pricing": Fake("fake_pricing_settings", "fake_pricing_reset"),{% endif %}
 }
-# What each fake keeps from one test to the next (data, messages, answers, a provider's state) and
-# what the shared app keeps of its dependency (a circuit breaker's count, keys it fetched): the
-# fixture that clears both, run before every test.
-FAKE_RESETS: list[str] = [
-    # one fixture per dependency whose fake or client keeps state
-    {%- if cookiecutter.message_broker == "rabbitmq" %}
-    "fake_broker_reset",{% endif %}
-    {%- if cookiecutter.cache == "redis" %}
-    "fake_cache_reset",{% endif %}
-    {%- if cookiecutter.auth == "jwt" %}
-    "fake_auth_reset",{% endif %}
-    {%- if cookiecutter.upstream_api == "yes" %}
-    "fake_pricing_reset",{% endif %}
-]
 # What every request of the apps' test clients carries, by the fixture that gives it (a caller's
 # credentials); a request that sets the same header sends its own.
 CALLER_HEADERS: list[str] = [
@@ -94,20 +90,21 @@ def _no_flask_environment() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _fakes_reset(request: pytest.FixtureRequest) -> None:
-    for reset in FAKE_RESETS:
-        request.getfixturevalue(reset)
+    for fake in FAKES.values():
+        request.getfixturevalue(fake.reset)
 
 
 @pytest.fixture
 def configured_dependencies() -> list[str]:
     """Every dependency the unit configuration points at, the database included, in name order."""
-    return sorted(["database", *FAKE_SETTINGS])
+    return sorted(["database", *FAKES])
 
 
 @pytest.fixture(scope="package")
 def service_config(request: pytest.FixtureRequest) -> dict[str, Any]:
     """Every dependency configured, each answered by its fake."""
-    return {"TESTING": True, "DATABASE_URL": "sqlite://", **merged(request, FAKE_SETTINGS.values())}
+    settings = merged(request, [fake.settings for fake in FAKES.values()])
+    return {"TESTING": True, "DATABASE_URL": "sqlite://", **settings}
 
 
 @pytest.fixture(scope="package")
