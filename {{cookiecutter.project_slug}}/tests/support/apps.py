@@ -30,6 +30,10 @@ each_unset_value = pytest.mark.parametrize(
     "unset", [None, "", "  "], ids=["missing", "empty", "blank"]
 )
 
+# A test run twice: whichever run comes second would see what the first left behind (rows, cache
+# entries, messages, an open circuit), were each test not isolated from the others.
+each_of_two_turns = pytest.mark.parametrize("turn", ["one", "other"])
+
 # ``make_app(**overrides)``: the layer's app, with settings of the test's own.
 MakeApp = Callable[..., Flask]
 

@@ -33,7 +33,13 @@ from {{ cookiecutter.package_name }}.dependencies.auth import (
 )
 from {{ cookiecutter.package_name }}.openapi import document
 from tests.support.api import Orders, order_body
-from tests.support.apps import MakeApp, assert_degraded, count_rows, each_unset_value
+from tests.support.apps import (
+    MakeApp,
+    assert_degraded,
+    count_rows,
+    each_of_two_turns,
+    each_unset_value,
+)
 from tests.support.problems import assert_problem
 from tests.support.tokens import (
     AUDIENCE,
@@ -597,3 +603,12 @@ def test_the_service_refuses_to_start_with_an_algorithm_a_public_key_cannot_chec
 ) -> None:
     with pytest.raises(ValueError, match="AUTH_ALGORITHMS"):
         create_app({**service_config, "AUTH_ALGORITHMS": algorithms})
+
+
+@each_of_two_turns
+def test_each_test_finds_the_providers_keys_not_yet_fetched(
+    orders: Orders, fake_identity: FakeIdentityProvider, turn: str
+) -> None:
+    assert orders.create(turn).status_code == 201
+
+    assert fake_identity.fetches == 1

@@ -17,12 +17,14 @@ from {{ cookiecutter.package_name }}.config import MissingSetting
 from {{ cookiecutter.package_name }}.dependencies.cache import OrderCache
 from {{ cookiecutter.package_name }}.models import Order
 from tests.support.api import Orders
-from tests.support.apps import MakeApp, assert_degraded, each_unset_value, engine_of
-
-
-@pytest.fixture
-def app(make_app: MakeApp) -> Flask:
-    return make_app(CACHE_TTL_SECONDS=45)
+from tests.support.apps import (
+    MakeApp,
+    assert_degraded,
+    each_of_two_turns,
+    each_unset_value,
+    engine_of,
+)
+from tests.unit.fakes.cache import CACHE_TTL_SECONDS
 
 
 def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -61,7 +63,7 @@ def test_first_read_fills_the_cache_with_the_configured_ttl(
 
     assert response.status_code == 200
     assert cached(fake_redis, key) == response.get_json()
-    assert fake_redis.ttl(key) == 45
+    assert fake_redis.ttl(key) == CACHE_TTL_SECONDS
 
 
 def test_second_read_is_served_from_the_cache(app: Flask, orders: Orders) -> None:
@@ -235,3 +237,19 @@ def test_the_production_configuration_refuses_to_start_without_a_redis_url(
 ) -> None:
     with pytest.raises(MissingSetting, match=r"^FLASK_REDIS_URL is not set: "):
         make_app(REDIS_URL=unset, EMBEDDED_DEFAULTS=False)
+
+
+@each_of_two_turns
+def test_each_test_finds_the_cache_empty_and_reachable(
+    orders: Orders,
+    fake_redis: fakeredis.FakeRedis,
+    fake_redis_server: fakeredis.FakeServer,
+    turn: str,
+) -> None:
+    assert fake_redis.keys() == []  # raises if the server is unreachable
+    order_id = orders.created_id(turn)
+
+    # Read through the cache, which keeps it for the next read of this id.
+    assert orders.get(order_id).get_json()["sku"] == turn
+
+    fake_redis_server.connected = False

@@ -25,7 +25,14 @@ from {{ cookiecutter.package_name }}.config import MissingSetting
 from {{ cookiecutter.package_name }}.dependencies import events
 from {{ cookiecutter.package_name }}.dependencies.events import OutboxMessage
 from tests.support.api import Orders, order_body
-from tests.support.apps import MakeApp, assert_degraded, count_rows, each_unset_value, engine_of
+from tests.support.apps import (
+    MakeApp,
+    assert_degraded,
+    count_rows,
+    each_of_two_turns,
+    each_unset_value,
+    engine_of,
+)
 from tests.unit.fakes.events import Broker
 
 # The message's own properties besides its timestamp (AMQP basic properties).
@@ -417,3 +424,14 @@ def test_the_production_configuration_refuses_to_start_without_a_broker_url(
 ) -> None:
     with pytest.raises(MissingSetting, match=r"^FLASK_BROKER_URL is not set: "):
         make_app(BROKER_URL=unset, EMBEDDED_DEFAULTS=False)
+
+
+@each_of_two_turns
+def test_each_test_finds_the_broker_with_no_message_and_may_leave_one(
+    app: Flask, orders: Orders, fake_broker: Broker, turn: str
+) -> None:
+    assert fake_broker.messages() == []
+
+    orders.create(turn)
+
+    assert relay(app) == 1

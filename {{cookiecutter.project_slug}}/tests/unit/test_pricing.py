@@ -27,6 +27,7 @@ from tests.support.apps import (
     assert_degraded,
     assert_invalid_field,
     count_rows,
+    each_of_two_turns,
     each_unset_value,
 )
 from tests.support.problems import assert_problem
@@ -333,3 +334,15 @@ def test_prices_are_fetched_side_by_side_never_one_at_a_time(
         prices = list(requests_in_flight.map(client.price_of, ["SKU-1"] * callers))
 
     assert {str(price.unit_price) for price in prices} == {UNIT_PRICE}
+
+
+@each_of_two_turns
+def test_each_test_finds_the_circuit_closed_and_may_open_it(
+    orders: Orders, upstream: responses.RequestsMock, turn: str
+) -> None:
+    assert orders.create(turn).status_code == 201
+    answer(upstream, status=500)
+    for _ in range(PRICING_BREAKER_FAIL_MAX):
+        refused(orders, 502)
+
+    assert "try again later" in refused(orders, 503)

@@ -182,6 +182,15 @@ class KeySet:
     def known(self) -> bool:
         return self._fetched_at is not None
 
+    def forget(self) -> None:
+        """Drops the keys and the record of every fetch, as if just made: the next caller
+        fetches them (a test sharing one app with others starts from no keys)."""
+        with self._lock:
+            self._keys = {}
+            self._fetched_at = None
+            self._tried_at = None
+            self._last_failed = False
+
     def key(self, kid: str) -> jwt.PyJWK:
         # Refetches are rate-limited whatever their cause: through an outage, one request per
         # interval waits for the provider's timeout, not every one.
@@ -337,6 +346,10 @@ def _scopes(claims: dict[str, Any]) -> frozenset[str]:
     return frozenset()
 
 
+# The app's key set, so that what it fetched can be dropped without building a new app.
+KEYS: wiring.Extension[KeySet] = wiring.Extension(f"{__name__}.keys")
+
+
 def init_app(app: Flask) -> None:
     wiring.settings(app, SETTINGS)
     if config.given(app, "AUTH_JWKS_URL") or not app.config["EMBEDDED_DEFAULTS"]:
@@ -358,6 +371,7 @@ def init_app(app: Flask) -> None:
         leeway_seconds=float(app.config["AUTH_LEEWAY_SECONDS"]),
         max_token_bytes=int(app.config["AUTH_MAX_TOKEN_BYTES"]),
     )
+    KEYS.set(app, keys)
     app.before_request(functools.partial(_authenticate, verifier))
     wired = wiring.of(app)
     wired.confinement = OwnOrders()
