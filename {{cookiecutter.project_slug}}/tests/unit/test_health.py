@@ -127,7 +127,7 @@ def test_a_check_that_never_returns_costs_readiness_its_deadline_and_no_other_ch
     make_app: MakeApp, configured_dependencies: list[str], hanging: Hanging
 ) -> None:
     with mock.patch.object(db.Database, "check", side_effect=hanging):
-        client = make_app(READINESS_TIMEOUT_SECONDS=0.25).test_client()
+        client = make_app(READINESS_TIMEOUT_SECONDS=0.1).test_client()
         began = time.monotonic()
         assert_not_ready(client, "database", configured_dependencies)
         waited = time.monotonic() - began
@@ -145,7 +145,7 @@ def test_probes_arriving_together_share_the_check_in_flight(
     make_app: MakeApp, hanging: Hanging
 ) -> None:
     with mock.patch.object(db.Database, "check", side_effect=hanging):
-        app = make_app(READINESS_TIMEOUT_SECONDS=0.5)
+        app = make_app(READINESS_TIMEOUT_SECONDS=0.1)
         with ThreadPoolExecutor(max_workers=10) as probers:
             answers = list(probers.map(lambda _: app.test_client().get("/readyz"), range(10)))
 
