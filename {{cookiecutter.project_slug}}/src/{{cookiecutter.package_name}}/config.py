@@ -66,6 +66,15 @@ def seconds(app: Flask, name: str) -> float:
     return float(value)
 
 
+def above(settings: Mapping[str, Any], name: str, lower: str, consequence: str) -> None:
+    """``name``'s duration is above ``lower``'s, or ``InvalidSetting`` saying what it would cost."""
+    value, bound = float(settings[name]), float(settings[lower])
+    if value <= bound:
+        raise InvalidSetting(
+            name, f"must be above FLASK_{lower} ({bound:g}), not {value:g}: {consequence}"
+        )
+
+
 def load(
     app: Flask, overrides: Mapping[str, Any] | None = None, *, embedded_defaults: bool = True
 ) -> None:

@@ -7,8 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
+import pytest
 import sqlalchemy as sa
 
+from {{ cookiecutter.package_name }}.config import InvalidSetting
 from {{ cookiecutter.package_name }}.db import Money
 from {{ cookiecutter.package_name }}.dependencies import postgresql
 from tests.support.apps import TYPED_VALUES
@@ -42,3 +44,12 @@ def test_a_server_that_answers_cancels_a_slow_statement_before_its_round_trip_is
     server = dict(setting.split("=") for setting in options.split()[1::2])  # -c name=value
 
     assert int(server["statement_timeout"]) / 1000 < postgresql.CALL_SECONDS
+
+
+@pytest.mark.parametrize("call", [0.3, 0.2])
+def test_a_round_trip_bound_not_above_the_statement_bound_stops_the_start(call: float) -> None:
+    # Else a slow statement would cost the connection rather than be stopped by the server.
+    settings = {"DATABASE_STATEMENT_TIMEOUT_SECONDS": 0.3, "DATABASE_CALL_TIMEOUT_SECONDS": call}
+
+    with pytest.raises(InvalidSetting, match=r"^FLASK_DATABASE_CALL_TIMEOUT_SECONDS must be above"):
+        postgresql.engine_options(settings)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.dialects import mysql
 
-from ..config import InvalidSetting
+from ..config import above
 from ..wiring import DatabaseServer
 
 # Bounded waits, so that a server that cannot answer costs a request seconds (then a 503
@@ -42,12 +42,12 @@ def engine_options(settings: Mapping[str, Any]) -> dict[str, Any]:
     A lock is waited for a second at most (the server's least)."""
     statement = float(settings["DATABASE_STATEMENT_TIMEOUT_SECONDS"])
     call = float(settings["DATABASE_CALL_TIMEOUT_SECONDS"])
-    if call <= statement:
-        raise InvalidSetting(
-            "DATABASE_CALL_TIMEOUT_SECONDS",
-            f"must be above FLASK_DATABASE_STATEMENT_TIMEOUT_SECONDS ({statement:g}), not {call:g}:"
-            " a slow statement would cost the connection instead of being stopped",
-        )
+    above(
+        settings,
+        "DATABASE_CALL_TIMEOUT_SECONDS",
+        "DATABASE_STATEMENT_TIMEOUT_SECONDS",
+        "a slow statement would cost the connection instead of being stopped",
+    )
     return {
         "connect_args": {
             "connect_timeout": 2,

@@ -42,7 +42,7 @@ from typing import Any, Self
 import psycopg
 import sqlalchemy as sa
 
-from ..config import InvalidSetting
+from ..config import above
 from ..wiring import DatabaseServer
 
 CONNECT_SECONDS = 2  # psycopg's minimum
@@ -68,12 +68,12 @@ def engine_options(settings: Mapping[str, Any]) -> dict[str, Any]:
     """The engine options that bound a request's waits, from the settings (durations, checked)."""
     statement = float(settings["DATABASE_STATEMENT_TIMEOUT_SECONDS"])
     call = float(settings["DATABASE_CALL_TIMEOUT_SECONDS"])
-    if call <= statement:
-        raise InvalidSetting(
-            "DATABASE_CALL_TIMEOUT_SECONDS",
-            f"must be above FLASK_DATABASE_STATEMENT_TIMEOUT_SECONDS ({statement:g}), not {call:g}:"
-            " a slow statement would cost the connection instead of being cancelled",
-        )
+    above(
+        settings,
+        "DATABASE_CALL_TIMEOUT_SECONDS",
+        "DATABASE_STATEMENT_TIMEOUT_SECONDS",
+        "a slow statement would cost the connection instead of being cancelled",
+    )
     lock_milliseconds = min(LOCK_MILLISECONDS, max(1, round(statement * 1000)))
     return {
         "connect_args": {
