@@ -27,6 +27,7 @@ import sys
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -421,20 +422,31 @@ def run_docker_job(act: Path, project: Path, work: Path, name: str, **machine: s
     """``RUNS[name]`` on the host's engine, the images named by repository variables. After a run
     that passed, none of the containers its layers started (under their testcontainers sessions)
     is left, nor a network or volume; a run that failed fails on its result instead."""
+    (engine,) = run_docker_job_split(act, project, work, name, [""], **machine)
+    return engine
+
+
+def run_docker_job_split(
+    act: Path, project: Path, work: Path, name: str, matrices: list[str], **machine: str
+) -> list[Engine]:
+    """``run_docker_job``, one act run per matrix entry (``key:value``; empty: the whole matrix),
+    side by side: act runs one job at a time (``run_act``), the runners of a split layer run at
+    once on GitHub."""
     record = work / "testcontainers-sessions"
     record_sessions_outside(project, record)
-    with docker_created() as created:
-        engine = run_job(
-            act,
-            project,
-            work,
-            name,
-            *(f"--var={name}={image}" for name, image in layer_images(project).items()),
-            **machine,
-        )
-    if engine.jobs() == engine.jobs("success"):
+    images = [f"--var={name}={image}" for name, image in layer_images(project).items()]
+
+    def run(matrix: str) -> Engine:
+        apart = work / (matrix.replace(":", "-") or "run")
+        apart.mkdir()
+        narrowed = [f"--matrix={matrix}"] if matrix else []
+        return run_job(act, project, apart, name, *narrowed, *images, **machine)
+
+    with docker_created() as created, ThreadPoolExecutor(len(matrices)) as runs:
+        engines = list(runs.map(run, matrices))
+    if all(engine.jobs() == engine.jobs("success") for engine in engines):
         assert_left_nothing(record, created)
-    return engine
+    return engines
 
 
 @pytest.mark.docker
@@ -447,10 +459,13 @@ def test_act_integration_both_groups(
     setting): its published ports are then not the loopback's, which the layer's fixtures must
     not assume."""
     with tcp_to_unix_socket(engine_socket()) as remote:
-        engine = run_docker_job(act, project, tmp_path, "integration", DOCKER_HOST=remote.url)
+        engines = run_docker_job_split(
+            act, project, tmp_path, "integration", ["group:1", "group:2"], DOCKER_HOST=remote.url
+        )
 
     groups = []
-    for group in (1, 2):
+    for group, engine in zip((1, 2), engines, strict=True):
+        assert set(engine.results) == {("integration", f"group={group}")}, "one runner per run"
         assert_succeeded(engine, "integration", f"group={group}")
         artifact = engine.artifacts[f"junit-integration-{group}"]
         groups.append(junit(artifact[f"integration-{group}.xml"]))
