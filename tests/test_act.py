@@ -10,7 +10,9 @@ service). The Docker jobs run on the host's engine with the drop-in images, name
 mirror: repository variables (``--var``), which the workflow hands to the layers.
 
 One engine run per job, so that the runs spread over the test processes and the Docker ones queue
-behind the other container layers (act runs a job's ``needs`` first: pact-publish brings contract).
+behind the other container layers (act runs a job's ``needs`` first: pact-publish brings contract),
+and one per runner of the split integration job, side by side as on GitHub: within a run act runs
+one job at a time (``run_act``).
 ``RUNS`` says which run runs which job; the workflow's jobs and the jobs of ``RUNS`` are held equal,
 and each run to the jobs act reported, so that a job no engine runs fails here. Whether a job runs
 at all (its ``if:``, per event and variable) is asked of act with the workflow's steps left out,
