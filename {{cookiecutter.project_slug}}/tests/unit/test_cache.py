@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import Flask, request
 
 from {{ cookiecutter.package_name }} import wiring
-from {{ cookiecutter.package_name }}.config import MissingSetting
+from {{ cookiecutter.package_name }}.config import InvalidSetting, MissingSetting
 from {{ cookiecutter.package_name }}.dependencies.cache import OrderCache
 from {{ cookiecutter.package_name }}.models import Order
 from tests.support.api import Orders
@@ -253,3 +253,14 @@ def test_each_test_finds_the_cache_empty_and_reachable(
     assert orders.get(order_id).get_json()["sku"] == turn
 
     fake_redis_server.connected = False
+
+
+@pytest.mark.parametrize("name", ["CACHE_TTL_SECONDS", "CACHE_SOCKET_TIMEOUT_SECONDS"])
+@pytest.mark.parametrize("value", [0, -1, float("inf"), "abc", True])
+def test_the_caches_durations_must_be_above_zero_or_the_start_stops(
+    make_app: MakeApp, name: str, value: object
+) -> None:
+    # Else every entry would expire as it is written (a TTL of zero or less), or a cache that stops
+    # answering would hold each read without a bound (a timeout of infinity).
+    with pytest.raises(InvalidSetting, match=rf"^FLASK_{name} must be "):
+        make_app(**{name: value})
