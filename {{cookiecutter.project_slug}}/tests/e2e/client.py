@@ -124,11 +124,21 @@ class Load:
     def during_fault(self) -> list[Answer]:
         return [answer for answer in self.all() if self.fault[0] <= answer.began < self.fault[1]]
 
+    def failures(self) -> Counter[str]:
+        """Each failure's status and what it said (a problem's detail), counted."""
+        return Counter(
+            f"{answer.status} {failure_reason(answer)}"
+            for answer in self.all()
+            if answer.status == 0 or answer.status >= 400
+        )
+
     def summary(self) -> str:
         p50, p99 = (percentile(self.all(), share) * 1000 for share in (0.5, 0.99))
+        failures = "".join(f"; {count} x {reason}" for reason, count in self.failures().items())
         return (
             f"{self.name}: {len(self.all())} requests ({dict(sorted(self.statuses().items()))});"
             f" p50 {p50:.0f} ms, p99 {p99:.0f} ms, slowest {self.slowest() * 1000:.0f} ms"
+            f"{failures}"
         )
 
     def assert_bounded(self) -> None:
@@ -136,6 +146,14 @@ class Load:
         failures = [a for a in self.all() if a.status >= 500 or a.status == 0]
         assert all(a.status in (502, 503, 504) and a.problem for a in failures), self.summary()
         assert self.slowest() < BOUND_SECONDS, self.summary()
+
+
+def failure_reason(answer: Answer) -> str:
+    if answer.status == 0:
+        return "no answer"
+    if answer.problem:
+        return str(answer.body.get("detail") or answer.body.get("title"))
+    return str(answer.body)[:80]
 
 
 def percentile(answers: list[Answer], fraction: float) -> float:
