@@ -48,7 +48,9 @@ def health_check(stack: Stack) -> int:
 def test_the_services_health_check_fails_while_the_database_is_down(
     stack: Stack, service: Service, database_service: str
 ) -> None:
-    assert health_check(stack) == 0
+    # Passing first: on a loaded runner, the check run just after another scenario's outage has
+    # failed once, its database back.
+    eventually(lambda: health_check(stack) == 0, timeout=5)
 
     with stack.fault(database_service, "paused"):
         while_down = health_check(stack)
