@@ -5,8 +5,10 @@ the orders resource: where a new order's price comes from (``prices``), how an o
 read (``reader``, through a cache, say), which orders a caller may see (``confinement``), what
 happens when a change is stored (``on_recorded``: inside its transaction, so that whatever a hook
 adds to the session is committed with the order, or not at all) and once it is committed
-(``on_committed``), and what it adds to the OpenAPI document (``amendments``). A database server
-brings what the shared database code needs to know about it (``DatabaseServer``).
+(``on_committed``), what it adds to the OpenAPI document (``amendments``), and what an event
+carries from where it was recorded to where it is published (``message_headers``,
+``publishing``, ``relaying``). A database server brings what the shared database code needs to know about it
+(``DatabaseServer``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -44,6 +47,13 @@ Reader = Callable[[int, Callable[[], Document]], Document]
 ChangeHook = Callable[["Session", "Order", str], None]
 # A change a dependency makes to the OpenAPI document (its security scheme, say), in place.
 Amendment = Callable[[dict[str, Any]], None]
+# Headers an event recorded now carries when it is published (the context it was recorded in).
+HeaderSource = Callable[[], dict[str, str]]
+# Wraps the publication of one event, given its routing key and its message's properties, whose
+# headers it may amend before the message goes.
+Publishing = Callable[[str, dict[str, Any]], AbstractContextManager[object]]
+# Wraps one pass of the relay that publishes recorded events.
+Relaying = Callable[[], AbstractContextManager[object]]
 
 
 class Extension(Generic[Value]):
@@ -169,6 +179,9 @@ class Wiring:
     on_recorded: list[ChangeHook] = field(default_factory=list)
     on_committed: list[ChangeHook] = field(default_factory=list)
     amendments: list[Amendment] = field(default_factory=list)
+    message_headers: list[HeaderSource] = field(default_factory=list)
+    publishing: list[Publishing] = field(default_factory=list)
+    relaying: list[Relaying] = field(default_factory=list)
 
     def price_source(self) -> PriceSource:
         if self.prices is None:

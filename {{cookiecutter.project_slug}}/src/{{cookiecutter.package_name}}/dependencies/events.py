@@ -24,6 +24,7 @@ import signal
 import threading
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,14 +64,26 @@ class OutboxMessage(Base):
     message_id: Mapped[str] = mapped_column(sa.String(36))
     routing_key: Mapped[str] = mapped_column(sa.String(64))
     body: Mapped[str] = mapped_column(sa.Text)
+    # The message's AMQP headers, a JSON object: what the change's context gave it to carry
+    # (``wiring.message_headers``), kept with the row until the relay publishes it.
+    headers: Mapped[str] = mapped_column(sa.Text, default="{}")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
-def record(session: Session, routing_key: str, payload: dict[str, Any]) -> OutboxMessage:
-    """Adds an event to the session's transaction; it is sent once that transaction commits."""
+def record(
+    session: Session,
+    routing_key: str,
+    payload: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> OutboxMessage:
+    """Adds an event to the session's transaction; it is sent once that transaction commits,
+    with ``headers``."""
     message = OutboxMessage(
-        message_id=str(uuid.uuid4()), routing_key=routing_key, body=json.dumps(payload)
+        message_id=str(uuid.uuid4()),
+        routing_key=routing_key,
+        body=json.dumps(payload),
+        headers=json.dumps(headers or {}),
     )
     session.add(message)
     return message
@@ -96,15 +109,25 @@ def message_of(message: OutboxMessage) -> Outgoing:
             "timestamp": int(message.created_at.timestamp()),
             "type": message.routing_key,
             "app_id": APP_ID,
+            "headers": json.loads(message.headers),
         },
     )
 
 
 class Publisher:
-    def __init__(self, url: str, exchange_name: str, timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        exchange_name: str,
+        timeout_seconds: float,
+        hooks: wiring.Wiring | None = None,
+    ) -> None:
         self.url = url
         self.exchange = Exchange(exchange_name, type="topic", durable=True)
         self.timeout_seconds = timeout_seconds
+        # What wraps each pass and each publication (``wiring.relaying``, ``wiring.publishing``):
+        # the app's own, so that what a dependency initialised later adds is used too.
+        self.hooks = hooks if hooks is not None else wiring.Wiring()
 
     def _connection(self) -> Connection:
         return Connection(
@@ -121,6 +144,12 @@ class Publisher:
         The rows stay claimed (locked) until the one commit at the end, which marks what was
         confirmed: stops at the first broker failure and leaves the rest for the next pass. Never
         raises for the broker; a database failure propagates (nothing was marked)."""
+        with ExitStack() as wrapped:
+            for wrap in self.hooks.relaying:
+                wrapped.enter_context(wrap())
+            return self._relay(session, batch)
+
+    def _relay(self, session: Session, batch: int) -> int:
         waiting = session.scalars(claim_waiting(batch)).all()
         if not waiting:
             session.rollback()  # releases the (empty) claim
@@ -144,6 +173,12 @@ class Publisher:
 
     def _publish(self, producer: Any, message: OutboxMessage) -> None:
         outgoing = message_of(message)
+        with ExitStack() as wrapped:
+            for wrap in self.hooks.publishing:
+                wrapped.enter_context(wrap(message.routing_key, outgoing.properties))
+            self._send(producer, message, outgoing)
+
+    def _send(self, producer: Any, message: OutboxMessage, outgoing: Outgoing) -> None:
         producer.publish(
             outgoing.body,
             exchange=self.exchange,
@@ -177,6 +212,7 @@ def init_app(app: Flask) -> None:
         url,
         app.config["BROKER_EXCHANGE"],
         float(app.config["BROKER_TIMEOUT_SECONDS"]),
+        wiring.of(app),
     )
     PUBLISHER.set(app, publisher)
     wiring.of(app).on_recorded.append(_record_creation)
@@ -187,8 +223,12 @@ def init_app(app: Flask) -> None:
 def _record_creation(session: Session, order: Order, change: str) -> None:
     if change == CREATED:
         # Same transaction as the order: the event is kept even when the broker is down.
-        fields = wiring.of(current_app).confinement.event_fields()
-        record(session, "order.created", {**order.to_dict(), **fields})
+        connected = wiring.of(current_app)
+        fields = connected.confinement.event_fields()
+        headers = {
+            name: value for source in connected.message_headers for name, value in source().items()
+        }
+        record(session, "order.created", {**order.to_dict(), **fields}, headers)
 
 
 def claim_waiting(batch: int) -> sa.Select[Any]:

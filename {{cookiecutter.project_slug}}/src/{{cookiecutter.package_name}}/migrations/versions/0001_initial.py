@@ -59,6 +59,7 @@ sa.Table(
     sa.Column("message_id", sa.String(36), nullable=False),
     sa.Column("routing_key", sa.String(64), nullable=False),
     sa.Column("body", sa.Text(), nullable=False),
+    sa.Column("headers", sa.Text(), nullable=False),
     sa.Column("created_at", db.UTCDateTime(), nullable=False),
     sa.Column("published_at", db.UTCDateTime(), nullable=True),
     sa.UniqueConstraint("message_id", name="uq_outbox_message_id"),
