@@ -2,7 +2,8 @@
 
 The wiring is the plan below: for each option, the files and folders that belong to each answer,
 kept whole when it was chosen and removed whole otherwise. A path owned by several answers (a
-server database's tests, a folder two dependencies share) stays if any of them was chosen. The shared files name the dependencies
+server database's tests, a folder two dependencies share) stays if any of them was chosen; a path
+of ``JOINT`` (what one dependency does for another) only if all of its answers were. The shared files name the dependencies
 that remain in short lists, one line each, rendered with the answers: the app factory's
 ``DEPENDENCIES``, the database servers, each test layer's fixture modules and settings, and the
 files a format leaves no other way (compose.yaml, pyproject.toml, tox.ini, the README). No
@@ -107,6 +108,13 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/e2e/test_identity.py",
         ],
     },
+    "observability": {
+        "otel": [
+            "src/{package}/dependencies/telemetry.py",
+            "tests/unit/fakes/telemetry.py",
+            "tests/unit/test_telemetry.py",
+        ],
+    },
     # The CI provider's file runs the tox environments as jobs, and its dependency bot's file keeps
     # the pins fresh; with ci=none there is neither.
     "ci": {
@@ -116,8 +124,27 @@ PLAN: dict[str, dict[str, list[str]]] = {
 }
 
 
-def unchosen_paths(answers: dict[str, str], plan: dict[str, dict[str, list[str]]]) -> list[str]:
-    """Every path owned only by answers that were not given, with the package name filled in."""
+# What one dependency does for another (the trace an event carries, say): answers that own paths
+# together, each path kept only when every one of them was given.
+JOINT: list[tuple[dict[str, str], list[str]]] = [
+    (
+        {"observability": "otel", "message_broker": "rabbitmq"},
+        [
+            "src/{package}/dependencies/telemetry_events.py",
+            "tests/unit/test_telemetry_events.py",
+        ],
+    ),
+    ({"observability": "otel", "upstream_api": "yes"}, ["tests/unit/test_telemetry_pricing.py"]),
+]
+
+
+def unchosen_paths(
+    answers: dict[str, str],
+    plan: dict[str, dict[str, list[str]]],
+    joint: list[tuple[dict[str, str], list[str]]] | None = None,
+) -> list[str]:
+    """Every path owned only by answers that were not given, and every path of ``joint`` whose
+    answers were not all given, with the package name filled in."""
     chosen = {path for option, owners in plan.items() for path in owners.get(answers[option], [])}
     unchosen = {
         path
@@ -126,7 +153,15 @@ def unchosen_paths(answers: dict[str, str], plan: dict[str, dict[str, list[str]]
         if answer != answers[option]
         for path in paths
     }
-    return sorted(path.format(package=answers["package_name"]) for path in unchosen - chosen)
+    apart = {
+        path
+        for needed, paths in joint or []
+        if any(answers[option] != answer for option, answer in needed.items())
+        for path in paths
+    }
+    return sorted(
+        path.format(package=answers["package_name"]) for path in (unchosen - chosen) | apart
+    )
 
 
 def remove(project: Path, relative: str) -> None:
@@ -188,7 +223,7 @@ def record_answers(answers: dict[str, str], project: Path) -> None:
 
 
 def main(answers: dict[str, str], project: Path) -> int:
-    for relative in unchosen_paths(answers, PLAN):
+    for relative in unchosen_paths(answers, PLAN, JOINT):
         remove(project, relative)
     remove_empty_dirs(project)
     record_answers(answers, project)

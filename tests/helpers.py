@@ -35,12 +35,16 @@ DEPENDENCY_OPTIONS = ("database", "cache", "message_broker", "upstream_api")
 # An option sampled rather than multiplied in: each of its answers meets each answer of every other
 # option (every pair of answers is baked), at half the bakes a full product would take.
 PAIRED_OPTION = "auth"
+# Another, chosen by the parity of all but the database's answer: each of its answers meets each
+# answer of every other option, ``PAIRED_OPTION``'s included.
+SECOND_PAIRED_OPTION = "observability"
 ALL_IN = {
     "database": "postgresql",
     "cache": "redis",
     "message_broker": "rabbitmq",
     "upstream_api": "yes",
     "auth": "jwt",
+    "observability": "otel",
 }
 ALL_OUT = {
     "database": "sqlite",
@@ -48,6 +52,7 @@ ALL_OUT = {
     "message_broker": "none",
     "upstream_api": "no",
     "auth": "none",
+    "observability": "none",
 }
 
 # A subprocess must not inherit the variables that make it part of this run (xdist, tox).
@@ -64,6 +69,8 @@ def matrix() -> list[dict[str, str]]:
         answers = dict(zip(DEPENDENCY_OPTIONS, values, strict=True))
         parity = sum(CHOICES[o].index(answers[o]) for o in DEPENDENCY_OPTIONS) % 2
         answers[PAIRED_OPTION] = CHOICES[PAIRED_OPTION][parity]
+        second = sum(CHOICES[o].index(answers[o]) for o in DEPENDENCY_OPTIONS[1:]) % 2
+        answers[SECOND_PAIRED_OPTION] = CHOICES[SECOND_PAIRED_OPTION][second]
         # Different strides, so that the 24 bakes meet all 9 pairs of (ci, python_version).
         answers["ci"] = CHOICES["ci"][index % len(CHOICES["ci"])]
         pythons = CHOICES["python_version"]
@@ -294,6 +301,10 @@ TELLTALES: dict[tuple[str, str], list[str]] = {
         r"\bresponses\s*[<>=~]", r"(import|from) responses\b", r"\bresponses\.[a-z_]",
     ],
     ("auth", "jwt"): [r"jwt", r"jwks", r"bearer", r"identity", r"order_owners", r"auth_"],
+    ("observability", "otel"): [
+        r"telemetry", r"opentelemetry", r"\botel", r"traceparent", r"trace_id", r"span_id",
+        r"tracer",
+    ],
     ("ci", "github"): [r"github", r"\.github/"],
     ("ci", "gitlab"): [r"gitlab"],
 }  # fmt: skip

@@ -262,14 +262,35 @@ def test_a_name_with_no_letters_gets_a_slug_the_hook_refuses(pre: ModuleType) ->
 def test_every_planned_path_exists_in_the_template(post: ModuleType) -> None:
     """A path renamed in the template but not in the plan would silently survive every bake."""
     source = helpers.TEMPLATE / "{{cookiecutter.project_slug}}"
+    planned = [path for owners in post.PLAN.values() for paths in owners.values() for path in paths]
+    joint = [path for _needed, paths in post.JOINT for path in paths]
     missing = [
         path
-        for owners in post.PLAN.values()
-        for paths in owners.values()
-        for path in paths
+        for path in planned + joint
         if not (source / path.format(package="{{cookiecutter.package_name}}")).exists()
     ]
     assert missing == []
+
+
+def test_joint_answers_are_the_templates(post: ModuleType) -> None:
+    for needed, _paths in post.JOINT:
+        assert len(needed) >= 2
+        for option, answer in needed.items():
+            assert answer in helpers.CHOICES[option]
+
+
+def test_a_joint_path_stays_only_when_every_one_of_its_answers_was_given(
+    post: ModuleType,
+) -> None:
+    joint = [({"cache": "redis", "auth": "jwt"}, ["src/{package}/both.py"])]
+    given = {**helpers.default_context(), **helpers.ALL_IN, "package_name": "shop"}
+
+    kept = post.unchosen_paths(given, {}, joint)
+    one_missing = post.unchosen_paths({**given, "auth": "none"}, {}, joint)
+    other_missing = post.unchosen_paths({**given, "cache": "none"}, {}, joint)
+
+    assert kept == []
+    assert one_missing == other_missing == ["src/shop/both.py"]
 
 
 def test_plan_options_and_answers_are_the_templates(post: ModuleType) -> None:

@@ -18,6 +18,8 @@ from .dependencies.events import init_app as init_events{% endif %}
 from .dependencies.price_in_request import init_app as init_price_in_request{% endif %}
 {%- if cookiecutter.upstream_api == "yes" %}
 from .dependencies.pricing import init_app as init_pricing{% endif %}
+{%- if cookiecutter.observability == "otel" %}
+from .dependencies.telemetry import init_app as init_telemetry{% endif %}
 
 # The service's dependencies besides its database. Each ``init_app`` registers what its
 # dependency brings: the defaults of its settings, its readiness check (and whether the service
@@ -34,6 +36,8 @@ DEPENDENCIES: tuple[Callable[[Flask], None], ...] = (
     init_price_in_request,{% endif %}
     {%- if cookiecutter.upstream_api == "yes" %}
     init_pricing,{% endif %}
+    {%- if cookiecutter.observability == "otel" %}
+    init_telemetry,{% endif %}
 )
 
 

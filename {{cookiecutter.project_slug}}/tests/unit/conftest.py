@@ -40,6 +40,8 @@ from tests.unit.fakes.cache import *{% endif %}
 from tests.unit.fakes.events import *{% endif %}
 {%- if cookiecutter.upstream_api == "yes" %}
 from tests.unit.fakes.pricing import *{% endif %}
+{%- if cookiecutter.observability == "otel" %}
+from tests.unit.fakes.telemetry import *{% endif %}
 
 
 @dataclasses.dataclass(frozen=True)
