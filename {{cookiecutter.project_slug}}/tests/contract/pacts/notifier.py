@@ -1,11 +1,11 @@
 """The notifier's message pact with this service: what it needs of an ``order.created`` event (its
-body, and the metadata content_type, message_id and type). ``consumers/test_notifier.py`` feeds
-its example to the notifier's handler; ``test_events.py`` verifies the service publishes such
-messages."""
+body, and the metadata in ``METADATA``). ``consumers/test_notifier.py`` feeds its example to the
+notifier's handler; ``test_events.py`` verifies the service publishes such messages."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pact import Pact, match
@@ -19,6 +19,20 @@ __all__ = ["notifier_pact_file"]
 CONSUMER = "notifier"
 DECIMAL = r"^[0-9]+\.[0-9]{2}$"
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+{%- if cookiecutter.observability == "otel" %}
+# W3C trace context (version 00): a consumer's handling of the event may join the order's trace.
+TRACEPARENT = r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+EXAMPLE_TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+{%- endif %}
+# What the notifier relies on besides the body: AMQP properties, and the message's headers beside
+# them (``test_events.py``).
+METADATA: dict[str, Any] = {
+    "content_type": "application/json",
+    "message_id": match.regex("9b2f6a4e-0c4d-4c8e-9a55-0d6f2b1c3e7a", regex=UUID),
+    "type": EVENT_TYPE,
+    {%- if cookiecutter.observability == "otel" %}
+    "traceparent": match.regex(EXAMPLE_TRACEPARENT, regex=TRACEPARENT),{% endif %}
+}
 
 
 def notifier_pact() -> Pact:
@@ -36,13 +50,7 @@ def notifier_pact() -> Pact:
             },
             content_type="application/json",
         )
-        .with_metadata(
-            {
-                "content_type": "application/json",
-                "message_id": match.regex("9b2f6a4e-0c4d-4c8e-9a55-0d6f2b1c3e7a", regex=UUID),
-                "type": EVENT_TYPE,
-            }
-        )
+        .with_metadata(METADATA)
     )
     return pact
 
