@@ -29,7 +29,9 @@ from tests.baked_requirements import BAKED_PYPROJECT, render
 
 LOCK = helpers.TEMPLATE / "{{cookiecutter.project_slug}}" / "requirements-lock.txt"
 # The answers that decide what a bake installs.
-DEPENDENCY_QUESTIONS = ("database", "cache", "message_broker", "upstream_api", "auth")
+DEPENDENCY_QUESTIONS = (
+    "database", "cache", "message_broker", "upstream_api", "auth", "observability",
+)  # fmt: skip
 # As the bake's tox.ini [testenv:lock] runs it, the output file aside: the two files are the same
 # but for the template's conditions.
 COMPILE_COMMAND = "tox -e lock"
@@ -74,7 +76,9 @@ def resolve(pyprojects: Iterable[str], work: Path, constraints: Path | None = No
 
 def condition(bakes: set[Combination], every: list[Combination]) -> str:
     """The Jinja condition true for exactly these combinations: "" for all of them, one answer,
-    or either of two; anything else is a resolution this file cannot say, and stops here."""
+    or either of two, or one of those together with another answer (what one dependency's
+    instrumentation needs of another: ``observability == "otel" and cache == "redis"``);
+    anything else is a resolution this file cannot say, and stops here."""
     if bakes == set(every):
         return ""
     predicates = {
@@ -83,11 +87,29 @@ def condition(bakes: set[Combination], every: list[Combination]) -> str:
         if question in DEPENDENCY_QUESTIONS
         for answer in answers
     }
-    for size in (1, 2):
-        for chosen in itertools.combinations(sorted(predicates), size):
-            if set().union(*(predicates[p] for p in chosen)) == bakes:
-                return " or ".join(f'cookiecutter.{q} == "{a}"' for q, a in chosen)
-    raise SystemExit(f"no condition of one or two answers selects {sorted(bakes)}")
+    either = [
+        chosen
+        for size in (1, 2)
+        for chosen in itertools.combinations(sorted(predicates), size)
+    ]  # fmt: skip
+    for chosen in either:
+        if set().union(*(predicates[p] for p in chosen)) == bakes:
+            return _any_of(chosen)
+    for needed in sorted(predicates):
+        for chosen in either:
+            if (
+                needed not in chosen
+                and predicates[needed] & set().union(*(predicates[p] for p in chosen)) == bakes
+            ):
+                alternatives = _any_of(chosen)
+                if len(chosen) > 1:
+                    alternatives = f"({alternatives})"
+                return f"{_any_of((needed,))} and {alternatives}"
+    raise SystemExit(f"no condition of one, two or three answers selects {sorted(bakes)}")
+
+
+def _any_of(chosen: tuple[tuple[str, str], ...]) -> str:
+    return " or ".join(f'cookiecutter.{q} == "{a}"' for q, a in chosen)
 
 
 def package_name(line: str) -> str:
