@@ -111,7 +111,7 @@ PLAN: dict[str, dict[str, list[str]]] = {
     "observability": {
         "otel": [
             "src/{package}/dependencies/telemetry.py",
-            "tests/unit/fakes/telemetry.py",
+            "tests/support/telemetry.py",
             "tests/unit/test_telemetry.py",
         ],
     },
@@ -132,9 +132,16 @@ JOINT: list[tuple[dict[str, str], list[str]]] = [
         [
             "src/{package}/dependencies/telemetry_events.py",
             "tests/unit/test_telemetry_events.py",
+            "tests/integration/test_telemetry_events.py",
         ],
     ),
-    ({"observability": "otel", "upstream_api": "yes"}, ["tests/unit/test_telemetry_pricing.py"]),
+    (
+        {"observability": "otel", "upstream_api": "yes"},
+        [
+            "tests/unit/test_telemetry_pricing.py",
+            "tests/integration/test_telemetry_pricing.py",
+        ],
+    ),
 ]
 
 

@@ -30,6 +30,8 @@ from tests.contract.stubs.identity import *{% endif %}
 from tests.contract.stubs.pricing import *{% endif %}
 from tests.support.contract import LOOPBACK, REPORT, Credentials, pact_dir_from_environment
 from tests.support.fixtures import merged
+{%- if cookiecutter.observability == "otel" %}
+from tests.support.telemetry import *{% endif %}
 
 HYPOTHESIS_HOME = pytest.StashKey[Path]()
 STUB_SETTINGS: dict[str, str] = {

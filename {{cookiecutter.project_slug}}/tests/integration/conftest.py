@@ -32,6 +32,8 @@ from tests.fixtures.wiremock import *{% endif %}
 from tests.support.api import Orders
 from tests.support.fixtures import merged
 from tests.support.readiness import READINESS_TIMEOUT
+{%- if cookiecutter.observability == "otel" %}
+from tests.support.telemetry import *{% endif %}
 
 SETTINGS: dict[str, str] = {
     # each dependency besides the database, by the name readiness reports: the fixture that

@@ -32,6 +32,8 @@ from {{ cookiecutter.package_name }}.db import Base
 from tests.support.api import Orders
 from tests.support.apps import MakeApp, client_sending, engine_of
 from tests.support.fixtures import merged
+{%- if cookiecutter.observability == "otel" %}
+from tests.support.telemetry import *{% endif %}
 {%- if cookiecutter.auth == "jwt" %}
 from tests.unit.fakes.auth import *{% endif %}
 {%- if cookiecutter.cache == "redis" %}
@@ -40,8 +42,6 @@ from tests.unit.fakes.cache import *{% endif %}
 from tests.unit.fakes.events import *{% endif %}
 {%- if cookiecutter.upstream_api == "yes" %}
 from tests.unit.fakes.pricing import *{% endif %}
-{%- if cookiecutter.observability == "otel" %}
-from tests.unit.fakes.telemetry import *{% endif %}
 
 
 @dataclasses.dataclass(frozen=True)

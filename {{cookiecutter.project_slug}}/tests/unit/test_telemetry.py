@@ -1,6 +1,6 @@
 """One trace per order: the request's span holds the spans of the calls it makes, its context
 travels with what it sends on, its log lines name it, and its metrics count it. Read from the
-process's in-memory exporter and metric reader (``fakes/telemetry.py``)."""
+process's in-memory exporter and metric reader (``tests/support/telemetry.py``)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from opentelemetry.trace import SpanKind
 from {{ cookiecutter.package_name }}.dependencies import telemetry
 from tests.support.api import Orders
 from tests.support.apps import MakeApp, engine_of
-from tests.unit.fakes.telemetry import Metrics, Spans, ids
+from tests.support.telemetry import Metrics, Spans, ids
 
 
 def test_the_request_span_holds_the_database_calls_it_made(

@@ -1,12 +1,15 @@
-"""Telemetry, for the unit layer: the process's spans and metrics kept in memory.
+"""Telemetry, for the layers that run the app in process: the process's spans and metrics kept in
+memory.
 
 OpenTelemetry has one tracer and one meter provider per process: they are made once, before the
-first app, with an in-memory exporter and reader, and each test reads what its own requests
-recorded (the spans and metric points since it started).
+first app (each in-process layer's conftest imports this module), with an in-memory exporter and
+reader, and each test reads what its own requests recorded (the spans and metric points since it
+started).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,14 +43,20 @@ _READER = InMemoryMetricReader(
 )
 
 
-@pytest.fixture(scope="session", autouse=True)
-def in_memory_telemetry() -> telemetry.Telemetry:
-    """The process's providers, made before any app, writing to memory only: an exporter the
-    developer's shell names (``OTEL_EXPORTER_OTLP_*``) is not one this layer may reach."""
+@functools.cache
+def _in_memory() -> telemetry.Telemetry:
+    # Once per process, however many layers' conftests (run in one session) ask first.
     with pytest.MonkeyPatch.context() as environment:
         for name in [name for name in os.environ if name.startswith("OTEL_")]:
             environment.delenv(name)
         return telemetry.start([SimpleSpanProcessor(_EXPORTER)], [_READER])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def in_memory_telemetry() -> telemetry.Telemetry:
+    """The process's providers, made before any app of the layer, writing to memory only: an
+    exporter the developer's shell names (``OTEL_EXPORTER_OTLP_*``) is not one a test may reach."""
+    return _in_memory()
 
 
 @dataclass
