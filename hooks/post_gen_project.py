@@ -111,8 +111,10 @@ PLAN: dict[str, dict[str, list[str]]] = {
     "observability": {
         "otel": [
             "src/{package}/dependencies/telemetry.py",
+            "telemetry",
             "tests/support/telemetry.py",
             "tests/unit/test_telemetry.py",
+            "tests/e2e/services/telemetry.py",
         ],
     },
     # The CI provider's file runs the tox environments as jobs, and its dependency bot's file keeps
@@ -133,6 +135,7 @@ JOINT: list[tuple[dict[str, str], list[str]]] = [
             "src/{package}/dependencies/telemetry_events.py",
             "tests/unit/test_telemetry_events.py",
             "tests/integration/test_telemetry_events.py",
+            "tests/e2e/test_telemetry_events.py",
         ],
     ),
     (

@@ -11,10 +11,10 @@ from tests import helpers
 
 BAKED = helpers.TEMPLATE / "{{cookiecutter.project_slug}}"
 # Where a format allows nothing else (compose, TOML, tox, the README, an env file) and in the lists
-# that name the dependencies, each dependency keeps one conditional: 13 to 32 per dependency, six
-# dependencies (observability, with 13, the sixth). The bound keeps that from growing back into
-# threaded ifs.
-MAX_CONDITIONAL_OPENINGS = 150
+# that name the dependencies, each dependency keeps one conditional: 16 to 36 per dependency, six
+# dependencies (observability, with 28 counting those shared with another answer, the sixth). The
+# bound keeps that from growing back into threaded ifs.
+MAX_CONDITIONAL_OPENINGS = 155
 # Written by tests/lock.py, each run of packages under the answers that need it: data, not code.
 GENERATED = {"requirements-lock.txt"}
 _OPENING = re.compile(r"\{%-?\s*if\b")

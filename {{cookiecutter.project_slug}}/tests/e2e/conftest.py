@@ -21,6 +21,8 @@ from tests.e2e.services.postgresql import *{% endif %}
 from tests.e2e.services.rabbitmq import *{% endif %}
 {%- if cookiecutter.database == "sqlite" %}
 from tests.e2e.services.sqlite import *{% endif %}
+{%- if cookiecutter.observability == "otel" %}
+from tests.e2e.services.telemetry import *{% endif %}
 {%- if cookiecutter.upstream_api == "yes" %}
 from tests.e2e.services.wiremock import *{% endif %}
 from tests.e2e.stack import Override, Stack, running
@@ -34,6 +36,8 @@ OVERRIDES: list[str] = [
     "identity_override",{% endif %}
     {%- if cookiecutter.message_broker == "rabbitmq" %}
     "rabbitmq_override",{% endif %}
+    {%- if cookiecutter.observability == "otel" %}
+    "telemetry_override",{% endif %}
     {%- if cookiecutter.upstream_api == "yes" %}
     "wiremock_override",{% endif %}
 ]

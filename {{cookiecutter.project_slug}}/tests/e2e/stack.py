@@ -38,6 +38,12 @@ READINESS_SECONDS = 0.5
 START_SECONDS = 120
 # What an override file changes, by compose service.
 Override = dict[str, Any]
+# The compose profiles the layer starts besides the default services.
+PROFILES: list[str] = [
+    # one line each
+    {%- if cookiecutter.observability == "otel" %}
+    "telemetry",{% endif %}
+]
 SHARED_OVERRIDE: Override = {
     APP: {
         "environment": {"FLASK_READINESS_TIMEOUT_SECONDS": str(READINESS_SECONDS)},
@@ -180,7 +186,7 @@ def running(parts: list[Override], workdir: Path) -> Iterator[Stack]:
     published = f"{docker.publish_address()}:{ports[0]}-{ports[-1]}"
     settings.update(COMPOSE_PROJECT_NAME=project, APP_PORT=published)
     with mock.patch.dict(os.environ, settings):  # DockerCompose runs compose with it
-        config = DockerCompose(PROJECT, "compose.yaml").get_config()
+        config = DockerCompose(PROJECT, "compose.yaml", profiles=PROFILES).get_config()
         labels = {"labels": docker.session_labels()}
         labelled = {
             "services": dict.fromkeys(config["services"], labels),
@@ -193,6 +199,6 @@ def running(parts: list[Override], workdir: Path) -> Iterator[Stack]:
             (file := workdir / f"override-{number}.json").write_text(json.dumps(part), "utf-8")
             files.append(str(file))  # JSON is YAML: compose reads each as an override, in order
         docker.ensure_reaper()
-        with DockerCompose(PROJECT, files, build=True, wait=True) as compose:
+        with DockerCompose(PROJECT, files, build=True, wait=True, profiles=PROFILES) as compose:
             urls = [f"http://{docker.engine_host()}:{port}" for port in ports]
             yield Stack(compose, project, compose.get_config(), urls)

@@ -10,8 +10,8 @@ from flask import Flask
 from opentelemetry.trace import SpanKind
 
 from tests.support.api import Orders
-from tests.unit.fakes.events import Broker
 from tests.support.telemetry import Spans, ids, parent_of
+from tests.unit.fakes.events import Broker
 from tests.unit.test_events import broker_taking_only, outbox, relay
 
 

@@ -7,8 +7,8 @@ import responses
 from opentelemetry.trace import SpanKind
 
 from tests.support.api import Orders
-from tests.unit.fakes.pricing import PRICING_URL
 from tests.support.telemetry import Metrics, Spans, ids, parent_of
+from tests.unit.fakes.pricing import PRICING_URL
 
 
 def test_the_pricing_call_carries_the_request_trace_to_the_upstream(
