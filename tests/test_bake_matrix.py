@@ -37,6 +37,7 @@ MODULES = {
     ("message_broker", "rabbitmq"): ["dependencies/events.py"],
     ("upstream_api", "yes"): ["dependencies/pricing.py"],
     ("upstream_api", "no"): ["dependencies/price_in_request.py"],
+    ("observability", "otel"): ["dependencies/telemetry.py"],
 }
 # The compose service each answer brings.
 SERVICES = {
@@ -47,6 +48,8 @@ SERVICES = {
     ("upstream_api", "yes"): {"pricing"},
     # the stand-in provider, and the one-shot that makes the key it publishes
     ("auth", "jwt"): {"identity", "identity-key"},
+    # the stand-in OTLP receiver, under a profile of its own: started by the e2e layer only
+    ("observability", "otel"): {"collector"},
 }
 # The setting that points the service at it.
 SETTINGS = {
@@ -63,6 +66,7 @@ DEPENDENCIES = {
     ("message_broker", "rabbitmq"): {"kombu"},
     ("upstream_api", "yes"): {"pybreaker"},
     ("auth", "jwt"): {"pyjwt"},
+    ("observability", "otel"): {"opentelemetry-sdk", "opentelemetry-instrumentation-flask"},
 }
 # What the test layers and the type checker need for one answer only (the extras).
 EXTRAS = {("upstream_api", "yes"): {"responses", "wiremock"}}
