@@ -23,9 +23,12 @@ from .dependencies.telemetry import init_app as init_telemetry{% endif %}
 
 # The service's dependencies besides its database. Each ``init_app`` registers what its
 # dependency brings: the defaults of its settings, its readiness check (and whether the service
-# can work without it), its commands, and what it adds to the orders resource.
+# can work without it), its commands, and what it adds to the orders resource. Their request
+# hooks run in this order too: one that must see every request comes first.
 DEPENDENCIES: tuple[Callable[[Flask], None], ...] = (
     # one line each, initialised in this order
+    {%- if cookiecutter.observability == "otel" %}
+    init_telemetry,{% endif %}
     {%- if cookiecutter.auth == "jwt" %}
     init_auth,{% endif %}
     {%- if cookiecutter.cache == "redis" %}
@@ -36,8 +39,6 @@ DEPENDENCIES: tuple[Callable[[Flask], None], ...] = (
     init_price_in_request,{% endif %}
     {%- if cookiecutter.upstream_api == "yes" %}
     init_pricing,{% endif %}
-    {%- if cookiecutter.observability == "otel" %}
-    init_telemetry,{% endif %}
 )
 
 

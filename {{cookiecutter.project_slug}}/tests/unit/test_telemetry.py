@@ -7,8 +7,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -149,3 +152,38 @@ def test_the_calls_to_each_dependency_are_counted_by_outcome(
     [(attributes, n)] = database
     assert attributes["outcome"] == "ok"
     assert n >= 1
+
+
+# A process of its own: the SDK reads OTEL_SDK_DISABLED when the process's providers are made.
+SPANS_OF_ONE_REQUEST = """
+import sys
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from {{ cookiecutter.package_name }} import create_app
+from {{ cookiecutter.package_name }}.dependencies import telemetry
+
+exporter = InMemorySpanExporter()
+telemetry.start([SimpleSpanProcessor(exporter)])
+app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://"}, instance_path=sys.argv[1])
+app.test_client().get("/orders/1")
+print(len(exporter.get_finished_spans()))
+"""
+
+
+@pytest.mark.parametrize(("disabled", "recorded"), [("true", False), ("false", True)])
+def test_otel_sdk_disabled_records_nothing(disabled: str, recorded: bool, tmp_path: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "FLASK_"))}
+    # Where this process imports the package from, whether installed or a source folder.
+    found = str(Path(telemetry.__file__).resolve().parents[2])
+    ran = subprocess.run(
+        [sys.executable, "-c", SPANS_OF_ONE_REQUEST, str(tmp_path / "instance")],
+        env={**environment, "OTEL_SDK_DISABLED": disabled, "PYTHONPATH": found},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert ran.returncode == 0, ran.stderr
+    assert (int(ran.stdout.splitlines()[-1]) > 0) is recorded, ran.stdout

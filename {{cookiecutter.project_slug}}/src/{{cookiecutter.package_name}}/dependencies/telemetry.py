@@ -209,6 +209,9 @@ CARRIERS: tuple[Callable[[wiring.Wiring], None], ...] = (
 
 
 def init_app(app: Flask) -> None:
+    """First of the app's dependencies: the request's span starts in a request hook, which must
+    run before another's hook answers the request (a refused token), or that request is not
+    traced."""
     telemetry = start()
     _record_trace_ids()
     FlaskInstrumentor.instrument_app(  # type: ignore[no-untyped-call]
