@@ -175,7 +175,7 @@ def test_otel_sdk_disabled_records_nothing(disabled: str, recorded: bool, tmp_pa
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "FLASK_"))}
     # Where this process imports the package from, whether installed or a source folder.
     found = str(Path(telemetry.__file__).resolve().parents[2])
-    ran = subprocess.run(
+    ran = subprocess.run(  # noqa: S603 (this interpreter, with arguments made here)
         [sys.executable, "-c", SPANS_OF_ONE_REQUEST, str(tmp_path / "instance")],
         env={**environment, "OTEL_SDK_DISABLED": disabled, "PYTHONPATH": found},
         cwd=tmp_path,
