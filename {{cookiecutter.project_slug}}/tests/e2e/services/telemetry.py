@@ -33,7 +33,8 @@ EXPORT_DELAY_MILLISECONDS = 200
 EXPORTING = {
     "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{SERVICE}:{PORT}",
     "OTEL_BSP_SCHEDULE_DELAY": str(EXPORT_DELAY_MILLISECONDS),
-    "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+    # Metrics are not read here: sent seldom, they fill the receiver's journal less.
+    "OTEL_METRIC_EXPORT_INTERVAL": "10000",
 }
 
 
@@ -54,15 +55,22 @@ class Collector:
     def __init__(self, url: str) -> None:
         self.url = url
 
+    def forget(self) -> None:
+        """Empties the journal: what a scenario reads is what was exported since it began (the
+        receiver's memory holds a few scenarios' exports, not the layer's)."""
+        requests.delete(f"{self.url}/__admin/requests", timeout=10).raise_for_status()
+
     def spans(self) -> list[Exported]:
-        """Every span exported so far, decoded from the journal's ``POST /v1/traces`` bodies."""
-        answer = requests.get(f"{self.url}/__admin/requests", timeout=10)
+        """Every span exported since the scenario began, decoded from the ``POST /v1/traces``
+        bodies in the journal."""
+        answer = requests.post(
+            f"{self.url}/__admin/requests/find",
+            json={"method": "POST", "url": "/v1/traces"},
+            timeout=10,
+        )
         answer.raise_for_status()
         found = []
-        for entry in answer.json()["requests"]:
-            received = entry["request"]
-            if received["method"] != "POST" or received["url"] != "/v1/traces":
-                continue
+        for received in answer.json()["requests"]:
             body = base64.b64decode(received["bodyAsBase64"])
             export = ExportTraceServiceRequest.FromString(body)
             for resource in export.resource_spans:
@@ -99,6 +107,8 @@ def telemetry_override() -> Override:
     }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def collector(stack: Stack) -> Collector:
-    return Collector(f"http://{docker.engine_host()}:{stack.port(SERVICE, PORT)}")
+    receiver = Collector(f"http://{docker.engine_host()}:{stack.port(SERVICE, PORT)}")
+    receiver.forget()
+    return receiver
