@@ -115,6 +115,7 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "tests/support/telemetry.py",
             "tests/unit/test_telemetry.py",
             "tests/e2e/services/telemetry.py",
+            "tests/e2e/test_telemetry.py",
         ],
     },
     # The CI provider's file runs the tox environments as jobs, and its dependency bot's file keeps

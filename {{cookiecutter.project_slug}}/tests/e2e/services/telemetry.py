@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import base64
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pytest
 import requests
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from tests.e2e.stack import APP, Override, Stack, free_ports
@@ -30,12 +36,16 @@ EXPORTERS: list[str] = [
 ]
 # How often the processes export, in milliseconds: a scenario's spans arrive within a few of these.
 EXPORT_DELAY_MILLISECONDS = 200
+METRIC_INTERVAL_MILLISECONDS = 1000
 EXPORTING = {
     "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{SERVICE}:{PORT}",
     "OTEL_BSP_SCHEDULE_DELAY": str(EXPORT_DELAY_MILLISECONDS),
-    # Metrics are not read here: sent seldom, they fill the receiver's journal less.
-    "OTEL_METRIC_EXPORT_INTERVAL": "10000",
+    # Each process's metrics (cumulative since it started), every second.
+    "OTEL_METRIC_EXPORT_INTERVAL": str(METRIC_INTERVAL_MILLISECONDS),
 }
+
+
+Export = TypeVar("Export", ExportTraceServiceRequest, ExportMetricsServiceRequest)
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,16 @@ class Exported:
     attributes: dict[str, str]
 
 
+@dataclass(frozen=True)
+class Point:
+    """A histogram's data point as one process exported it: how many it counted since it
+    started."""
+
+    instance: str  # the process's service.instance.id
+    attributes: dict[str, object]
+    count: int
+
+
 class Collector:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -60,23 +80,40 @@ class Collector:
         receiver's memory holds a few scenarios' exports, not the layer's)."""
         requests.delete(f"{self.url}/__admin/requests", timeout=10).raise_for_status()
 
-    def spans(self) -> list[Exported]:
-        """Every span exported since the scenario began, decoded from the ``POST /v1/traces``
-        bodies in the journal."""
+    def exports(self, path: str, kind: type[Export]) -> list[Export]:
+        """Every export posted to ``path`` since the scenario began, decoded, oldest first."""
         answer = requests.post(
             f"{self.url}/__admin/requests/find",
-            json={"method": "POST", "url": "/v1/traces"},
+            json={"method": "POST", "url": path},
             timeout=10,
         )
         answer.raise_for_status()
+        received = sorted(answer.json()["requests"], key=lambda r: r["loggedDate"])
+        return [kind.FromString(base64.b64decode(r["bodyAsBase64"])) for r in received]
+
+    def spans(self) -> list[Exported]:
+        """Every span exported since the scenario began."""
         found = []
-        for received in answer.json()["requests"]:
-            body = base64.b64decode(received["bodyAsBase64"])
-            export = ExportTraceServiceRequest.FromString(body)
+        for export in self.exports("/v1/traces", ExportTraceServiceRequest):
             for resource in export.resource_spans:
-                service = {a.key: a.value.string_value for a in resource.resource.attributes}
+                service = values(resource.resource.attributes)["service.name"]
                 for scope in resource.scope_spans:
-                    found += [exported(span, service["service.name"]) for span in scope.spans]
+                    found += [exported(span, str(service)) for span in scope.spans]
+        return found
+
+    def points(self, metric: str) -> list[Point]:
+        """The data points of the histogram ``metric`` exported since the scenario began."""
+        found = []
+        for export in self.exports("/v1/metrics", ExportMetricsServiceRequest):
+            for resource in export.resource_metrics:
+                instance = str(values(resource.resource.attributes)["service.instance.id"])
+                for scope in resource.scope_metrics:
+                    found += [
+                        Point(instance, values(point.attributes), point.count)
+                        for exported_metric in scope.metrics
+                        if exported_metric.name == metric
+                        for point in exported_metric.histogram.data_points
+                    ]
         return found
 
     def traces(self) -> dict[str, list[Exported]]:
@@ -87,6 +124,11 @@ class Collector:
         return by_trace
 
 
+def values(attributes: Iterable[KeyValue]) -> dict[str, object]:
+    """OTLP attributes as a dict, each value of whichever type it was sent as."""
+    return {a.key: getattr(a.value, str(a.value.WhichOneof("value"))) for a in attributes}
+
+
 def exported(span: Span, service: str) -> Exported:
     return Exported(
         trace_id=span.trace_id.hex(),
@@ -95,7 +137,7 @@ def exported(span: Span, service: str) -> Exported:
         name=span.name,
         kind=span.kind,
         service=service,
-        attributes={a.key: a.value.string_value for a in span.attributes},
+        attributes={key: str(value) for key, value in values(span.attributes).items()},
     )
 
 
