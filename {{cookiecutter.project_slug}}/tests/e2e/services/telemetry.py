@@ -37,9 +37,12 @@ EXPORTERS: list[str] = [
 # How often the processes export, in milliseconds: a scenario's spans arrive within a few of these.
 EXPORT_DELAY_MILLISECONDS = 200
 METRIC_INTERVAL_MILLISECONDS = 1000
+EXPORT_TIMEOUT_SECONDS = 1
 EXPORTING = {
     "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{SERVICE}:{PORT}",
     "OTEL_BSP_SCHEDULE_DELAY": str(EXPORT_DELAY_MILLISECONDS),
+    # An export to a receiver that hangs gives up after this many seconds (OTLP/HTTP's default: 10).
+    "OTEL_EXPORTER_OTLP_TIMEOUT": str(EXPORT_TIMEOUT_SECONDS),
     # Each process's metrics (cumulative since it started), every second.
     "OTEL_METRIC_EXPORT_INTERVAL": str(METRIC_INTERVAL_MILLISECONDS),
 }
