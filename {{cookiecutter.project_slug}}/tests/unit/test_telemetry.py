@@ -178,7 +178,9 @@ def test_otel_sdk_disabled_records_nothing(disabled: str, recorded: bool, tmp_pa
     ran = subprocess.run(  # noqa: S603 (this interpreter, with arguments made here)
         [sys.executable, "-c", SPANS_OF_ONE_REQUEST, str(tmp_path / "instance")],
         env={**environment, "OTEL_SDK_DISABLED": disabled, "PYTHONPATH": found},
-        cwd=tmp_path,
+        # pytest's own folder, the project's (or mutmut's copy of it, whose settings its mutated
+        # code reads from there in this process too); the child writes nothing there.
+        cwd=Path.cwd(),
         capture_output=True,
         text=True,
         timeout=60,
