@@ -114,6 +114,7 @@ PLAN: dict[str, dict[str, list[str]]] = {
             "telemetry",
             "tests/support/telemetry.py",
             "tests/unit/test_telemetry.py",
+            "tests/unit/test_telemetry_export.py",
             "tests/e2e/services/telemetry.py",
             "tests/e2e/test_telemetry.py",
         ],

@@ -101,14 +101,25 @@ class Metrics:
     def points(self, name: str) -> list[tuple[dict[str, Any], Any]]:
         """Each data point of the metric ``name`` recorded since the test started: its
         attributes, and its value (a count's sum, a histogram's count)."""
-        data = _READER.get_metrics_data()
-        for resource in data.resource_metrics if data else []:
-            for scope in resource.scope_metrics:
-                for metric in scope.metrics:
-                    for point in metric.data.data_points:
-                        value = point.value if isinstance(point, NumberDataPoint) else point.count
-                        self.read.append((metric.name, dict(point.attributes or {}), value))
+        self.read += read_points(_READER)
         return [(attributes, value) for named, attributes, value in self.read if named == name]
+
+
+def read_points(reader: InMemoryMetricReader) -> list[tuple[str, dict[str, Any], Any]]:
+    """Each data point the reader collects now: its metric's name, its attributes, and its value
+    (a count's sum, a histogram's count)."""
+    data = reader.get_metrics_data()
+    return [
+        (metric.name, dict(point.attributes or {}), value_of(point))
+        for resource in (data.resource_metrics if data else [])
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        for point in metric.data.data_points
+    ]
+
+
+def value_of(point: Any) -> Any:
+    return point.value if isinstance(point, NumberDataPoint) else point.count
 
 
 @pytest.fixture

@@ -139,15 +139,19 @@ def start(
     global _started
     with _starting:
         if _started is None:
-            _started = _providers(span_processors, metric_readers)
+            _started = providers(span_processors, metric_readers)
+            trace.set_tracer_provider(_started.tracer_provider)
+            metrics.set_meter_provider(_started.meter_provider)
         elif span_processors or metric_readers:
             raise RuntimeError("telemetry has started: its processors and readers are set")
         return _started
 
 
-def _providers(
-    span_processors: Sequence[SpanProcessor], metric_readers: Sequence[MetricReader]
+def providers(
+    span_processors: Sequence[SpanProcessor] = (), metric_readers: Sequence[MetricReader] = ()
 ) -> Telemetry:
+    """Providers as the ``OTEL_*`` variables ask, with ``span_processors`` and ``metric_readers``
+    besides: not yet the process's (``start`` makes the first ones so)."""
     resource = _resource()
     readers = list(metric_readers)
     if _exports(METRICS_ENDPOINT):
@@ -159,8 +163,6 @@ def _providers(
         tracer_provider.add_span_processor(processor)
     if _exports(TRACES_ENDPOINT):
         tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    trace.set_tracer_provider(tracer_provider)
-    metrics.set_meter_provider(meter_provider)
     return Telemetry(tracer_provider, meter_provider)
 
 
