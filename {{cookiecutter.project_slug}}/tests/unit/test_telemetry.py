@@ -12,7 +12,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -70,7 +69,9 @@ def test_each_request_is_a_trace_of_its_own(orders: Orders, spans: Spans) -> Non
     assert read.parent is None
 
 
-def test_probes_leave_no_trace(client: Any, spans: Spans) -> None:
+def test_probes_leave_no_trace(make_app: MakeApp, spans: Spans) -> None:
+    client = make_app().test_client()
+
     client.get("/healthz")
     client.get("/readyz")
 
@@ -81,10 +82,16 @@ def test_probes_leave_no_trace(client: Any, spans: Spans) -> None:
 def json_log(
     make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Flask, io.StringIO]]:
-    # The app logs to the stderr it finds when it is made: give it one of our own.
+    # The app logs to the stderr it finds when it is made: give it one of our own. Logging's own
+    # record factory, which the app adds the trace's ids to (an earlier app of the process did).
     stream = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stream)
-    yield make_app(LOG_JSON=True), stream
+    factory = logging.getLogRecordFactory()
+    logging.setLogRecordFactory(logging.LogRecord)
+    try:
+        yield make_app(LOG_JSON=True), stream
+    finally:
+        logging.setLogRecordFactory(factory)
     root = logging.getLogger()
     for handler in list(root.handlers):
         if isinstance(handler, logging.StreamHandler) and handler.stream is stream:
@@ -107,6 +114,16 @@ def test_a_request_logs_its_trace_and_span_beside_its_request_id(
     assert line["request_id"] == response.headers["X-Request-ID"]
     assert line["trace_id"] == trace_id
     assert line["span_id"] == span_id
+
+
+def test_a_later_app_leaves_the_log_record_factory_as_it_found_it(
+    json_log: tuple[Flask, io.StringIO], make_app: MakeApp
+) -> None:
+    factory = logging.getLogRecordFactory()  # as the first app made it
+
+    make_app()
+
+    assert logging.getLogRecordFactory() is factory
 
 
 def test_a_line_logged_outside_any_span_names_none(

@@ -214,13 +214,10 @@ def init_app(app: Flask) -> None:
     """First of the app's dependencies: the request's span starts in a request hook, which must
     run before another's hook answers the request (a refused token), or that request is not
     traced."""
-    telemetry = start()
+    start()  # the process's providers, which the instrumentation records to
     _record_trace_ids()
     FlaskInstrumentor.instrument_app(  # type: ignore[no-untyped-call]
-        app,
-        tracer_provider=telemetry.tracer_provider,
-        meter_provider=telemetry.meter_provider,
-        excluded_urls=os.environ.get("OTEL_PYTHON_FLASK_EXCLUDED_URLS", EXCLUDED_URLS),
+        app, excluded_urls=os.environ.get("OTEL_PYTHON_FLASK_EXCLUDED_URLS", EXCLUDED_URLS)
     )
     for carrier in CARRIERS:
         carrier(wiring.of(app))
