@@ -78,6 +78,20 @@ def test_probes_leave_no_trace(make_app: MakeApp, spans: Spans) -> None:
     assert [span.name for span in spans.finished() if span.kind is SpanKind.SERVER] == []
 
 
+def test_the_standard_variable_says_which_paths_leave_no_trace(
+    make_app: MakeApp, spans: Spans, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_PYTHON_FLASK_EXCLUDED_URLS", "healthz")
+    client = make_app().test_client()
+
+    client.get("/healthz")
+    client.get("/readyz")
+
+    assert [span.name for span in spans.finished() if span.kind is SpanKind.SERVER] == [
+        "GET /readyz"
+    ]
+
+
 @pytest.fixture
 def json_log(
     make_app: MakeApp, monkeypatch: pytest.MonkeyPatch

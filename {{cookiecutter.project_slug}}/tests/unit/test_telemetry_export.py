@@ -13,6 +13,9 @@ import string
 
 import pytest
 import responses
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -68,6 +71,10 @@ def test_with_an_endpoint_spans_and_metrics_go_there_over_otlp_http(
     named = {a.key: a.value.string_value for a in resource.resource.attributes}
     assert named["service.name"] == telemetry.SERVICE
     assert [span.name for scope in resource.scope_spans for span in scope.spans] == ["work"]
+    [metrics] = [body for url, body in sent if url.endswith("/v1/metrics")]
+    [measured] = ExportMetricsServiceRequest.FromString(metrics).resource_metrics
+    # The same process's spans and metrics: one service instance.
+    assert measured.resource == resource.resource
 
 
 @pytest.mark.parametrize(
@@ -122,6 +129,7 @@ def test_each_call_to_a_dependency_is_counted_by_dependency_and_outcome(
         (SpanKind.CLIENT, {"db.system": "postgresql"}, StatusCode.ERROR),
         (SpanKind.CLIENT, {"db.system.name": "postgresql"}, StatusCode.UNSET),
         (SpanKind.PRODUCER, {"messaging.system": "rabbitmq"}, StatusCode.OK),
+        (SpanKind.CLIENT, {"server.address": "cache", "db.x": "y"}, StatusCode.UNSET),
         (SpanKind.CLIENT, {"url.full": "http://pricing:8080/prices/SKU-1"}, StatusCode.UNSET),
         (SpanKind.CLIENT, {"http.url": "http://identity/jwks.json"}, StatusCode.ERROR),
         (SpanKind.CLIENT, {}, StatusCode.UNSET),
@@ -144,6 +152,7 @@ def test_each_call_to_a_dependency_is_counted_by_dependency_and_outcome(
         ("postgresql", "error"): 1,
         ("postgresql", "ok"): 1,
         ("rabbitmq", "ok"): 1,
+        ("cache", "ok"): 1,
         ("pricing", "ok"): 1,
         ("identity", "error"): 1,
         ("unknown", "ok"): 1,
