@@ -15,8 +15,6 @@ It needs the bakes' requirements installed, as the ``tests`` and ``benchmark`` t
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import statistics
 import sys
@@ -86,6 +84,20 @@ def timed(project: Path, traced: bool, requests: int, instance: Path) -> list[fl
     return took
 
 
+def quiet_bake(answers: dict[str, str], into: Path, config: Path) -> Path:
+    """A bake by cookiecutter's command, its output (the hook's next steps) kept from the figures."""
+    pairs = [f"{option}={answer}" for option, answer in answers.items()]
+    ran = helpers.run(
+        helpers.python("-m", "cookiecutter", "--no-input", str(helpers.TEMPLATE),
+                       "--output-dir", str(into), "--config-file", str(config), *pairs),
+        cwd=into.parent,
+    )  # fmt: skip
+    if ran.returncode != 0:
+        raise SystemExit(ran.output)
+    (project,) = into.iterdir()
+    return project
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000, help="timed requests per round")
@@ -94,11 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as temporary:
         work = Path(temporary)
         config = helpers.write_cookiecutter_config(work / "config")
-        with contextlib.redirect_stdout(io.StringIO()):  # the hook's next steps
-            bakes = {
-                label: helpers.bake({**ANSWERS, "observability": answer}, work / label, config)
-                for label, answer in (("traced", "otel"), ("untraced", "none"))
-            }
+        bakes = {
+            label: quiet_bake({**ANSWERS, "observability": answer}, work / label, config)
+            for label, answer in (("traced", "otel"), ("untraced", "none"))
+        }
         figures: dict[str, list[tuple[float, float]]] = {label: [] for label in bakes}
         for round_ in range(arguments.rounds):
             for label, project in bakes.items():
