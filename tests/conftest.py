@@ -43,6 +43,15 @@ def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("mypy-cache")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def nested_pytest_temproot(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The pytest runs this process starts (a bake's layers) keep their temporary folders under its
+    own, never in the machine's shared root beside the other process's runs: with both cleaning
+    up numbered folders in one root, a bake's unit layer once failed after every test passed, on
+    an unclosed directory iterator in pytest's cleanup (its warnings are errors)."""
+    helpers.keep_nested_pytest_under(tmp_path_factory.mktemp("nested-pytest", numbered=False))
+
+
 @cache
 def docker_unavailable() -> str | None:
     """Why no Docker engine can be used, or None when one answers."""

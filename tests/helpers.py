@@ -109,8 +109,18 @@ def mypy_env(project: Path, cache: Path, **extra: str) -> dict[str, str]:
     return clean_env(MYPY_CACHE_DIR=str(cache), **extra)
 
 
+# Where the pytest runs a test starts keep their temporary folders (PYTEST_DEBUG_TEMPROOT): set
+# per test process by the suite's conftest, so that two processes' runs never share one root.
+_nested_temproot: dict[str, str] = {}
+
+
+def keep_nested_pytest_under(root: Path) -> None:
+    _nested_temproot["PYTEST_DEBUG_TEMPROOT"] = str(root)
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_INHERITED_NOT)}
+    env.update(_nested_temproot)
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUTF8="1", NO_COLOR="1", **extra)
     return env
 
