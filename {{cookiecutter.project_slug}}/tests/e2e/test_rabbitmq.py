@@ -12,18 +12,21 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from kombu import Connection, Exchange, Queue
 
 from tests.e2e.client import Service, outage_under_load, percentile
-from tests.e2e.services.rabbitmq import BROKER_TIMEOUT_SECONDS, RELAY_INTERVAL_SECONDS
-from tests.e2e.stack import BOUND_SECONDS, Query, Stack, eventually, frozen
+from tests.e2e.services.rabbitmq import (
+    OUTAGE_SECONDS,
+    PUBLISHED_WITHIN_SECONDS,
+    RELAY_INTERVAL_SECONDS,
+    EventQueue,
+)
+from tests.e2e.stack import BOUND_SECONDS, Query, Stack, frozen
 
 BROKER = "rabbitmq"
 # Usual latency of a create, with margin for a loaded machine: the request never waits on the
@@ -32,76 +35,17 @@ BROKER = "rabbitmq"
 # service's bound instead).
 USUAL_SECONDS = 1.0
 USUAL_SHARE = 0.9
-# How soon the waiting events must be out once the broker accepts connections again (the relay
-# polls every RELAY_INTERVAL_SECONDS here; the rest is the backlog itself, a few hundred events).
-PUBLISHED_WITHIN_SECONDS = 3.0
 RELAY = "relay"
 # Orders created while every relay is frozen: fewer than a batch (BROKER_RELAY_BATCH, 100), so
 # that the first relay to poll claims them all.
 BACKLOG = 30
 # How long the other relays poll while the first one holds its claim: several of their passes.
 CLAIM_HELD_SECONDS = 5 * RELAY_INTERVAL_SECONDS
-# The broker out for a few of the relays' bounds on it: passes that fail, and more than ten
-# requests from the load meanwhile.
-OUTAGE_SECONDS = 3 * BROKER_TIMEOUT_SECONDS
 # A relay killed: the others take over within a poll; one alone is restarted first.
 TAKEN_OVER_WITHIN_SECONDS = 15.0
 # A starved relay gets this share of one CPU: its work takes about a hundred times as long.
 STARVED_CPUS = 0.01
 CPU_PERIOD_MICROSECONDS = 100_000
-
-
-class EventQueue:
-    """A queue of the test's own, bound to the service's exchange for every ``order.*`` event:
-    durable, and read on a connection of its own each time, so that it outlives a broker that a
-    scenario restarts."""
-
-    def __init__(self, url: str) -> None:
-        self.url, name = url, f"e2e-{uuid.uuid4().hex}"
-        exchange = Exchange("orders", type="topic", durable=True)
-        # Unused for two minutes (longer than any test runs), it is deleted by the broker.
-        self.queue = Queue(name, exchange, "order.*", durable=True, expires=120)
-        with self.connection() as connection:
-            self.queue(connection).declare()
-
-    def connection(self) -> Connection:
-        """Connected, once the broker accepts connections (a scenario may have just started it)."""
-        broker = Connection(self.url, connect_timeout=5)
-        broker.ensure_connection(max_retries=100, interval_start=0.2, interval_step=0, timeout=30)
-        return broker
-
-    def drain(self) -> list[Any]:
-        """Every message waiting now, consumed (pushed to a consumer: a backlog read one round trip
-        per message, as ``basic_get`` reads it, takes too long)."""
-        received: list[Any] = []
-        with self.connection() as connection:
-            consumer = connection.Consumer(self.queue, on_message=received.append, no_ack=True)
-            with consumer, contextlib.suppress(TimeoutError):
-                while True:
-                    connection.drain_events(timeout=0.2)
-        return received
-
-    def take(self, count: int, timeout: float) -> list[Any]:
-        """Waits up to ``timeout`` for ``count`` messages; all that came, and any duplicate that
-        comes a short while later."""
-        received = self.drain()
-        deadline = time.monotonic() + timeout
-        while len(received) < count and time.monotonic() < deadline:
-            received += self.drain()
-        time.sleep(0.3)
-        return received + self.drain()
-
-    def first_arrived(self, timeout: float) -> None:
-        """Returns as soon as a message waits in the queue (none consumed), asked on one connection:
-        a connection per question would give a starved relay time to finish its batch."""
-        with self.connection() as connection:
-            queue = self.queue(connection)
-            eventually(lambda: queue.queue_declare(passive=True).message_count > 0, timeout, 0.01)
-
-
-@pytest.fixture
-def event_queue(amqp_url: str) -> EventQueue:
-    return EventQueue(amqp_url)
 
 
 def ids_and_message_ids(messages: list[Any]) -> tuple[list[int], list[str]]:

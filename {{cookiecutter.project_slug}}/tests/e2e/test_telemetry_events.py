@@ -8,22 +8,16 @@ import json
 import time
 from typing import Any
 
-import pytest
-
 from tests.e2e.client import Service, load
+from tests.e2e.services.rabbitmq import OUTAGE_SECONDS, PUBLISHED_WITHIN_SECONDS, EventQueue
+from tests.e2e.services.rabbitmq import SERVICE as BROKER
 from tests.e2e.services.telemetry import EXPORT_DELAY_MILLISECONDS, Collector, Exported
 from tests.e2e.stack import Stack
-from tests.e2e.test_rabbitmq import BROKER, OUTAGE_SECONDS, PUBLISHED_WITHIN_SECONDS, EventQueue
 
 SERVER, PRODUCER = 2, 4  # OTLP's SpanKind values
 LOAD_SECONDS = 2.0
 # The spans of the last event published are exported within a few of the processes' batches.
 EXPORTED_WITHIN_SECONDS = 20 * EXPORT_DELAY_MILLISECONDS / 1000
-
-
-@pytest.fixture
-def event_queue(amqp_url: str) -> EventQueue:
-    return EventQueue(amqp_url)
 
 
 def parent_of(message: Any) -> tuple[str, str]:

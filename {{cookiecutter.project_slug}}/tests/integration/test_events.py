@@ -21,18 +21,12 @@ from flask import Flask
 from {{ cookiecutter.package_name }} import db
 from {{ cookiecutter.package_name }}.dependencies import events
 from {{ cookiecutter.package_name }}.dependencies.events import CONTENT_TYPE
-from tests.fixtures.rabbitmq import EventQueue
+from tests.fixtures.rabbitmq import EventQueue, relay
 from tests.support.api import Orders, order_body
 from tests.support.apps import MakeApp
 from tests.support.readiness import Outage, assert_degraded_during
 
 BROKER_TIMEOUT = 0.5  # service_config's BROKER_TIMEOUT_SECONDS
-
-
-def relay(app: Flask, batch: int = 100) -> int:
-    """One relay pass, as the worker makes it."""
-    with app.app_context():
-        return events.publisher().relay(db.session(), batch)
 
 
 OLDEST_WAITING = sa.text("SELECT MIN(id) FROM outbox WHERE published_at IS NULL")

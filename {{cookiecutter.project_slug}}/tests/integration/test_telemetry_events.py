@@ -6,8 +6,7 @@ from __future__ import annotations
 from flask import Flask
 from opentelemetry.trace import SpanKind
 
-from tests.fixtures.rabbitmq import EventQueue
-from tests.integration.test_events import relay
+from tests.fixtures.rabbitmq import EventQueue, relay
 from tests.support.api import Orders
 from tests.support.telemetry import Spans, ids, parent_of
 

@@ -31,9 +31,8 @@ from tests.support.apps import (
     count_rows,
     each_of_two_turns,
     each_unset_value,
-    engine_of,
 )
-from tests.unit.fakes.events import Broker
+from tests.unit.fakes.events import Broker, broker_taking_only, outbox, relay
 
 # The message's own properties besides its timestamp (AMQP basic properties).
 PROPERTIES = ("message_id", "type", "app_id", "delivery_mode")
@@ -41,36 +40,6 @@ PROPERTIES = ("message_id", "type", "app_id", "delivery_mode")
 
 def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
-
-
-def outbox(app: Flask) -> list[dict[str, Any]]:
-    with engine_of(app).connect() as connection:
-        rows = connection.execute(sa.select(OutboxMessage.__table__).order_by("id"))
-        return [dict(row._mapping) for row in rows]
-
-
-def relay(app: Flask) -> int:
-    """One relay pass, as the worker makes it."""
-    with app.app_context():
-        return events.publisher().relay(db.session(), int(app.config["BROKER_RELAY_BATCH"]))
-
-
-@contextmanager
-def broker_taking_only(count: int) -> Iterator[None]:
-    """The broker takes ``count`` publishes, then refuses every other one (a publish it did not
-    confirm)."""
-    publish = Producer.publish
-    taken = 0
-
-    def publish_until_refused(producer: Producer, *args: Any, **kwargs: Any) -> Any:
-        nonlocal taken
-        if taken >= count:
-            raise OperationalError("publish not confirmed")
-        taken += 1
-        return publish(producer, *args, **kwargs)
-
-    with mock.patch.object(Producer, "publish", publish_until_refused):
-        yield
 
 
 @contextmanager

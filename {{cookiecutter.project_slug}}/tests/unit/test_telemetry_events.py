@@ -11,8 +11,7 @@ from opentelemetry.trace import SpanKind
 
 from tests.support.api import Orders
 from tests.support.telemetry import Spans, ids, parent_of
-from tests.unit.fakes.events import Broker
-from tests.unit.test_events import broker_taking_only, outbox, relay
+from tests.unit.fakes.events import Broker, broker_taking_only, outbox, relay
 
 
 def recorded_headers(app: Flask) -> dict[str, str]:
